@@ -1,0 +1,111 @@
+"""Input validation, gathered in one place.
+
+Every public function calls these on entry. Each check takes the argument's
+name so that the message says which argument is wrong, what was expected and
+what was received. ``ValueError`` for values and shapes, ``TypeError`` for types.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _describe(x) -> str:
+    return type(x).__name__
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """Return ``rng`` if it is a ``numpy.random.Generator``, else raise TypeError."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
+            f"got {_describe(rng)}."
+        )
+    return rng
+
+
+def as_float_array(x, name: str, dtype=np.float64) -> np.ndarray:
+    """Convert ``x`` to a float array (a copy only when needed); reject non-numeric input."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers; got {_describe(x)}.")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be an array of numbers; got dtype {arr.dtype}.")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real; got dtype {arr.dtype}.")
+    return np.asarray(arr, dtype=dtype)
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise ValueError if ``arr`` contains NaN or infinity."""
+    if not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.any(np.isnan(arr)) else "infinity"
+        raise ValueError(f"{name} must be finite; got an array containing {bad}.")
+    return arr
+
+
+def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise ValueError unless every entry of ``arr`` is 0 or 1."""
+    check_finite(arr, name)
+    if arr.size and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError(
+            f"{name} must be binary (0/1); got values in "
+            f"[{float(np.min(arr)):g}, {float(np.max(arr)):g}]."
+        )
+    return arr
+
+
+def as_batch(x, name: str, width: int, binary: bool = True, dtype=np.float64):
+    """Validate one vector of shape ``(width,)`` or a batch ``(B, width)``.
+
+    Returns
+    -------
+    batch : ndarray of shape (B, width)
+        A float array (never the caller's array modified in place).
+    single : bool
+        True if the input was one vector, so that callers can drop the batch axis.
+    """
+    arr = as_float_array(x, name, dtype=dtype)
+    if arr.ndim == 1:
+        single = True
+        arr = arr[None, :]
+    elif arr.ndim == 2:
+        single = False
+    else:
+        raise ValueError(
+            f"{name} must have shape ({width},) or (batch, {width}); got shape {arr.shape}."
+        )
+    if arr.shape[1] != width:
+        raise ValueError(
+            f"{name} must have shape ({width},) or (batch, {width}); got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one row; got shape {arr.shape}.")
+    if binary:
+        check_binary(arr, name)
+    else:
+        check_finite(arr, name)
+    return arr, single
+
+
+def check_positive_int(n, name: str, minimum: int = 1) -> int:
+    """Return ``n`` as int if it is an integer >= ``minimum``."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {_describe(n)}.")
+    if n < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {n}.")
+    return int(n)
+
+
+def check_choice(value, name: str, choices) -> str:
+    """Raise ValueError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}.")
+    return value
