@@ -39,9 +39,10 @@ import numpy as np
 from ._validation import as_float_array, check_choice, check_finite, check_rng
 
 __all__ = [
-    "Dataset",
     "MNIST_FILES",
+    "Dataset",
     "binarize",
+    "default_cache_dir",
     "download_mnist",
     "get_dataset",
     "load_embedded",
@@ -125,7 +126,8 @@ def _parse_idx(data: bytes, name: str, ndim: int | None = None) -> np.ndarray:
         raise ValueError(f"{name}: wrong number of dimensions: header declares {nd}, expected {expected}")
     header = 4 + 4 * nd
     if len(data) < header:
-        raise ValueError(f"{name}: truncated: {nd} dimensions need a {header}-byte header, found {len(data)} bytes")
+        raise ValueError(f"{name}: truncated: {nd} dimensions need a {header}-byte header, "
+                         f"found {len(data)} bytes")
     shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=nd, offset=4))
     dtype = np.dtype(_IDX_DTYPES[code])
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -177,10 +179,10 @@ def read_idx(path, ndim: int | None = None) -> np.ndarray:
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = os.path.join(tmp, "tiny-idx1-ubyte")
-    ...     _ = open(p, "wb").write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+    ...     p = Path(tmp) / "tiny-idx1-ubyte"
+    ...     _ = p.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))  # type uint8, 1 dim, size 3
     ...     read_idx(p)
     array([7, 8, 9], dtype=uint8)
     """
@@ -205,7 +207,8 @@ def _load_mnist_file(directory: Path, stem: str, verify: bool) -> np.ndarray:
 
 def _check_split(images: np.ndarray, labels: np.ndarray, what: str) -> None:
     if images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-        raise ValueError(f"{what} images must be uint8 of shape (n, 28, 28); got {images.dtype} {images.shape}")
+        raise ValueError(f"{what} images must be uint8 of shape (n, 28, 28); "
+                         f"got {images.dtype} {images.shape}")
     if labels.shape != images.shape[:1]:
         raise ValueError(f"{what}: {images.shape[0]} images but {labels.shape[0]} labels")
     if labels.size and labels.max() > 9:
@@ -252,8 +255,8 @@ def load_mnist(directory, verify: bool = True) -> Dataset:
     for prefix, what in (("train", "training"), ("t10k", "test")):
         images, labels = arrays[f"{prefix}-images-idx3-ubyte"], arrays[f"{prefix}-labels-idx1-ubyte"]
         _check_split(images, labels, what)
-        splits += [(images.reshape(len(images), -1) / np.float32(255)).astype(np.float32),
-                   labels.astype(np.int64)]
+        grey = np.divide(images.reshape(len(images), -1), np.float32(255), dtype=np.float32)
+        splits += [grey, labels.astype(np.int64)]
     return Dataset(*splits, source=f"MNIST from {directory}")
 
 
@@ -285,6 +288,8 @@ def _download_one(url: str, target: Path, expected: str, timeout: float) -> None
                         out.write(chunk)
                         size += len(chunk)
             except (urllib.error.URLError, OSError, ValueError) as exc:  # HTTP errors, resets, IncompleteRead
+                if isinstance(exc, urllib.error.HTTPError):
+                    exc.close()
                 raise OSError(f"downloading {url} failed: {exc}") from exc
         if declared is not None and int(declared) != size:
             raise OSError(f"downloading {url} failed: interrupted after {size} of {declared} bytes")
@@ -334,9 +339,8 @@ def download_mnist(cache_dir=None, base_url: str = DEFAULT_BASE_URL, checksums=N
 
     Examples
     --------
-    >>> directory = download_mnist()  # doctest: +SKIP
-    >>> load_mnist(directory).train_images.shape  # doctest: +SKIP
-    (60000, 784)
+    ``load_mnist(download_mnist())`` fetches the files once (about 11 MB) and
+    loads them; ``get_dataset("download")`` does the same.
     """
     if checksums is None:
         checksums = {f"{stem}.gz": sha[0] for stem, sha in MNIST_FILES.items()}

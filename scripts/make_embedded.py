@@ -36,10 +36,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from refimpl.data import EMBEDDED_FILE, EMBEDDED_SHA256, load_mnist  # noqa: E402
-
 SEED = 1709_08524  # the paper's arXiv number
 N_TRAIN, N_TEST = 10_000, 2_000
 
@@ -67,6 +63,9 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def main(argv=None) -> int:
+    sys.path.insert(0, str(ROOT))  # run from a clone without installing
+    from refimpl.data import EMBEDDED_FILE, EMBEDDED_SHA256, load_mnist
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
     parser.add_argument("--out", type=Path, default=EMBEDDED_FILE)
