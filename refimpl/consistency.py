@@ -1,0 +1,627 @@
+r"""Why the generator's weights are the recogniser's transposed (M9, M11), measured.
+
+- (M9) the generator of a recogniser :math:`x^0 \to x^1 \to \dots \to x^n` runs the same
+  chain downwards with the **same** :math:`W^k` transposed and biases of its own:
+  :math:`p(x^{k-1} \mid x^k) = \prod_j \sigma((W^k)^\top x^k + c^{k-1})_j`.
+- (M11) for one layer the two directions are exactly the two conditionals of the
+  restricted Boltzmann machine :math:`p(v,h) \propto \exp(h^\top W v + b^\top h + c^\top v)`,
+  so they agree with one joint distribution; untied or deeper pairs in general do not.
+
+How far a pair is from agreeing with one joint is measured here exactly, by enumeration,
+for tiny networks. Write :math:`x` for the visible layer, :math:`t = x^n` for the top layer
+and :math:`m = (x^1, \dots, x^{n-1})` for the layers in between. The recogniser gives
+:math:`q(m, t \mid x)`, the generator :math:`p(x, m \mid t)`. The alternating chain
+
+.. math:: x \;\to\; (m, t) \sim q(\cdot \mid x) \;\to\; (x', m') \sim p(\cdot \mid t) \;\to\; \dots
+
+(all hidden layers sampled upwards by the recogniser, all layers below the top downwards
+by the generator) has, observed after its upward half-step, the stationary joint
+:math:`\pi_q(x, m, t) = \pi_x(x)\, q(m, t \mid x)` and, observed after its downward
+half-step, :math:`\pi_p(x, m, t) = \pi_t(t)\, p(x, m \mid t)`, where :math:`\pi_x` is the
+stationary distribution of the x-chain with kernel :math:`\sum_t q(t \mid x) p(x' \mid t)`
+and :math:`\pi_t = \pi_x\, q(t \mid x)` that of the top-layer chain. The **consistency gap**
+is :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` in nats. With strictly positive conditionals it is
+zero if and only if one joint distribution has both conditionals (compatibility in the
+sense of Arnold and Press): such a joint is invariant under both half-steps, hence equals
+the unique stationary :math:`\pi_q = \pi_p`; conversely :math:`\pi_q = \pi_p` is such a joint.
+
+All tables index binary states by :func:`binary_states` (row ``i`` holds the binary digits of
+``i``, first unit most significant); a categorical top layer has the ``C`` one-hot states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_float_array, check_finite, check_positive_int, check_rng
+from .numerics import logsumexp
+from .sbn import SigmoidBeliefNet
+
+__all__ = [
+    "MAX_ENUMERATION_BITS",
+    "ConsistencyResult",
+    "binary_states",
+    "consistency_from_tables",
+    "consistency_gap",
+    "gap_samples",
+    "joint_conditionals",
+    "log_conditional_table",
+    "pair_consistency_gap",
+    "random_pair",
+    "rbm_joint",
+    "stationary_consistency",
+    "stationary_distribution",
+    "transposed_generator",
+]
+
+MAX_ENUMERATION_BITS = 20
+"""Exhaustive enumeration is limited to :math:`2^{20}` joint states."""
+
+
+def _check_bits(bits: float, name: str) -> None:
+    if bits > MAX_ENUMERATION_BITS + 1e-9:
+        raise ValueError(
+            f"{name} needs 2**{bits:g} states; exhaustive enumeration is limited to "
+            f"2**{MAX_ENUMERATION_BITS} = {2 ** MAX_ENUMERATION_BITS} states (MAX_ENUMERATION_BITS). "
+            "Use a smaller network."
+        )
+
+
+def binary_states(d: int) -> np.ndarray:
+    """All :math:`2^d` binary vectors of length ``d``, row ``i`` the binary digits of ``i``.
+
+    Parameters
+    ----------
+    d : int
+        Number of binary units, at most ``MAX_ENUMERATION_BITS``.
+
+    Returns
+    -------
+    ndarray of shape (2**d, d)
+        0/1 floats; the first unit is the most significant digit.
+
+    Raises
+    ------
+    ValueError
+        If ``d`` is below 1 or above ``MAX_ENUMERATION_BITS``.
+
+    Examples
+    --------
+    >>> binary_states(2)
+    array([[0., 0.],
+           [0., 1.],
+           [1., 0.],
+           [1., 1.]])
+    """
+    d = check_positive_int(d, "d")
+    _check_bits(d, "d")
+    idx = np.arange(2 ** d)
+    return ((idx[:, None] >> np.arange(d - 1, -1, -1)[None, :]) & 1).astype(np.float64)
+
+
+# ----------------------------------------------------------------- the RBM
+def rbm_joint(W, b, c) -> np.ndarray:
+    r"""The restricted Boltzmann machine's joint :math:`p(v, h)` as a normalised table.
+
+    Parameters
+    ----------
+    W : array_like of shape (d_h, d_v)
+        Couplings, the recogniser's :math:`W^1`.
+    b : array_like of shape (d_h,)
+        Hidden biases (the recogniser's :math:`b^1`).
+    c : array_like of shape (d_v,)
+        Visible biases (the generator's :math:`c^0`).
+
+    Returns
+    -------
+    ndarray of shape (2**d_v, 2**d_h)
+        ``joint[i, j]`` is :math:`p(v_i, h_j)` for ``v_i = binary_states(d_v)[i]`` and
+        ``h_j = binary_states(d_h)[j]``; the table sums to 1.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, a parameter is not finite, or :math:`d_v + d_h` exceeds
+        ``MAX_ENUMERATION_BITS``.
+
+    Notes
+    -----
+    Equation: M11
+
+    .. math:: p(v, h) = \frac{1}{Z} \exp\big(h^\top W v + b^\top h + c^\top v\big)
+
+    Normalised in the log domain with ``logsumexp``, so weights of :math:`\pm 50` are safe.
+
+    See Also
+    --------
+    joint_conditionals : its two conditionals, :math:`\sigma(Wv + b)` and :math:`\sigma(W^\top h + c)`.
+
+    Examples
+    --------
+    >>> joint = rbm_joint(np.zeros((1, 2)), np.zeros(1), np.zeros(2))
+    >>> joint.shape, round(float(joint.sum()), 12)
+    ((4, 2), 1.0)
+    """
+    W = check_finite(as_float_array(W, "W"), "W")
+    if W.ndim != 2:
+        raise ValueError(f"W must be a 2-d matrix of shape (d_h, d_v); got shape {W.shape}.")
+    d_h, d_v = W.shape
+    b = check_finite(as_float_array(b, "b"), "b")
+    c = check_finite(as_float_array(c, "c"), "c")
+    if b.shape != (d_h,):
+        raise ValueError(f"b must have shape ({d_h},) to match W of shape {W.shape}; got {b.shape}.")
+    if c.shape != (d_v,):
+        raise ValueError(f"c must have shape ({d_v},) to match W of shape {W.shape}; got {c.shape}.")
+    _check_bits(d_v + d_h, "rbm_joint with d_v + d_h units")
+    V, H = binary_states(d_v), binary_states(d_h)
+    energy = (V @ W.T) @ H.T + (V @ c)[:, None] + (H @ b)[None, :]
+    return np.exp(energy - logsumexp(energy.ravel()))
+
+
+def joint_conditionals(joint) -> tuple[np.ndarray, np.ndarray]:
+    r"""Both conditionals of a two-block joint table, by normalising rows and columns.
+
+    Parameters
+    ----------
+    joint : array_like of shape (N_v, N_h)
+        Non-negative table with positive row and column sums, e.g. :func:`rbm_joint`.
+
+    Returns
+    -------
+    h_given_v : ndarray of shape (N_v, N_h)
+        :math:`p(h \mid v)`, rows sum to 1.
+    v_given_h : ndarray of shape (N_h, N_v)
+        :math:`p(v \mid h)`, rows sum to 1.
+
+    Raises
+    ------
+    ValueError
+        If the table is not 2-d, has a negative entry or a zero row or column.
+
+    Notes
+    -----
+    Equation: M11
+
+    .. math:: p(h \mid v) = \frac{p(v,h)}{\sum_{h'} p(v,h')}, \qquad
+              p(v \mid h) = \frac{p(v,h)}{\sum_{v'} p(v',h)}
+    """
+    joint = check_finite(as_float_array(joint, "joint"), "joint")
+    if joint.ndim != 2:
+        raise ValueError(f"joint must be a 2-d table (N_v, N_h); got shape {joint.shape}.")
+    if np.any(joint < 0):
+        raise ValueError(f"joint must be non-negative; got minimum {joint.min():g}.")
+    rows, cols = joint.sum(axis=1), joint.sum(axis=0)
+    if np.any(rows == 0) or np.any(cols == 0):
+        raise ValueError("joint must have positive row and column sums; got an all-zero row or column.")
+    return joint / rows[:, None], (joint / cols[None, :]).T
+
+
+# ------------------------------------------------- tables of a sigmoid belief net
+def _layer_states(d: int, categorical: bool) -> np.ndarray:
+    return np.eye(d) if categorical else binary_states(d)
+
+
+def log_conditional_table(net, input_states=None) -> np.ndarray:
+    r"""Log-probabilities :math:`\log q(x^1..x^n \mid x^0)` of every configuration, by enumeration.
+
+    Parameters
+    ----------
+    net : SigmoidBeliefNet
+    input_states : array_like of shape (N_0, d_0), optional
+        Input configurations, default all :math:`2^{d_0}` binary vectors (pass ``np.eye(C)``
+        for a generator whose input is a one-hot label).
+
+    Returns
+    -------
+    ndarray of shape (N_0, N_1, ..., N_n)
+        ``table[i0, i1, ..., in]`` for ``x^k = states_k[i_k]``, with ``states_k`` the
+        :func:`binary_states` of layer ``k`` (the ``d_n`` one-hot vectors for a categorical
+        output). Each slice ``table[i0]`` exponentiates and sums to 1.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not a SigmoidBeliefNet.
+    ValueError
+        If ``input_states`` is badly shaped or not binary, or the layers need more than
+        ``2**MAX_ENUMERATION_BITS`` states.
+
+    Notes
+    -----
+    Equation: M11
+
+    Built layer by layer from :meth:`SigmoidBeliefNet.layer_log_prob` (M1, M2):
+    ``table[..., i_{k-1}, i_k] = table[..., i_{k-1}] + log q(x^k_{i_k} | x^{k-1}_{i_{k-1}})``.
+    """
+    if not isinstance(net, SigmoidBeliefNet):
+        raise TypeError(f"net must be a SigmoidBeliefNet; got {type(net).__name__}.")
+    sizes = net.sizes
+    bits = [0.0] + [np.log2(d) if net.is_categorical(k) else d for k, d in enumerate(sizes) if k > 0]
+    if input_states is None:
+        _check_bits(sizes[0], "the input layer")
+        prev = binary_states(sizes[0])
+    else:
+        prev = as_float_array(input_states, "input_states")
+        if prev.ndim != 2 or prev.shape[1] != sizes[0]:
+            raise ValueError(f"input_states must have shape (N_0, {sizes[0]}); got shape {prev.shape}.")
+        if not np.all((prev == 0) | (prev == 1)):
+            raise ValueError("input_states must be binary (0/1).")
+    bits[0] = np.log2(prev.shape[0])
+    _check_bits(sum(bits), f"the table of a network of sizes {sizes}")
+    table = np.zeros(prev.shape[0])
+    for k in range(1, net.n_layers + 1):
+        states = _layer_states(sizes[k], net.is_categorical(k))
+        step = net.layer_log_prob(k, states[None, :, :], prev[:, None, :])  # (N_{k-1}, N_k)
+        table = table[..., None] + step
+        prev = states
+    return table
+
+
+# ---------------------------------------------------------------- the pair
+def transposed_generator(recogniser, gen_biases, dtype=np.float64) -> SigmoidBeliefNet:
+    r"""The generator tied to a recogniser: the same :math:`W^k` transposed, biases of its own.
+
+    Parameters
+    ----------
+    recogniser : SigmoidBeliefNet
+        Sizes ``(d_0, ..., d_n)``, weights ``[W^1, ..., W^n]``.
+    gen_biases : sequence of array_like
+        ``[c^0, ..., c^{n-1}]``, ``c^{k-1}`` of shape ``(d_{k-1},)``.
+    dtype : numpy float dtype, default float64
+
+    Returns
+    -------
+    SigmoidBeliefNet
+        Sizes ``(d_n, ..., d_0)``, weights ``[(W^n)^T, ..., (W^1)^T]``, biases
+        ``[c^{n-1}, ..., c^0]``, Bernoulli output; its input is the top layer (one-hot ``y``
+        when the recogniser's output is categorical).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``recogniser`` is not a SigmoidBeliefNet or a bias has the wrong shape.
+
+    Notes
+    -----
+    Equation: M9
+
+    .. math:: p(x^{k-1} \mid x^k) = \prod_j \mathrm{Bern}\big(x^{k-1}_j;\ \sigma((W^k)^\top x^k + c^{k-1})_j\big)
+
+    Examples
+    --------
+    >>> rec = SigmoidBeliefNet.random([4, 3, 2], np.random.default_rng(0))
+    >>> transposed_generator(rec, [np.zeros(4), np.zeros(3)]).sizes
+    (2, 3, 4)
+    """
+    if not isinstance(recogniser, SigmoidBeliefNet):
+        raise TypeError(f"recogniser must be a SigmoidBeliefNet; got {type(recogniser).__name__}.")
+    gen_biases = list(gen_biases)
+    n = recogniser.n_layers
+    if len(gen_biases) != n:
+        raise ValueError(f"gen_biases must hold {n} vectors c^0..c^{n - 1}; got {len(gen_biases)}.")
+    for k, c in enumerate(gen_biases):
+        shape = np.shape(c)
+        if shape != (recogniser.sizes[k],):
+            raise ValueError(f"gen_biases[{k}] (c^{k}) must have shape ({recogniser.sizes[k]},); got {shape}.")
+    weights = [w.T for w in reversed(recogniser.weights)]
+    return SigmoidBeliefNet(weights, list(reversed(gen_biases)), dtype=dtype)
+
+
+def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str = "bernoulli"):
+    r"""A random recogniser and its generator, tied (M9) or untied.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``(d_0, ..., d_n)``.
+    rng : numpy.random.Generator
+    scale : float
+        Standard deviation of every weight and bias.
+    tied : bool
+        True: generator weights are the recogniser's transposed; False: independent
+        matrices :math:`V^k` of the same shapes, used transposed.
+    output : {"bernoulli", "categorical"}
+        The recogniser's top layer.
+
+    Returns
+    -------
+    recogniser, generator : SigmoidBeliefNet
+
+    Examples
+    --------
+    >>> rec, gen = random_pair([3, 2], np.random.default_rng(0))
+    >>> np.array_equal(gen.weights[0], rec.weights[0].T)
+    True
+    """
+    rng = check_rng(rng)
+    recogniser = SigmoidBeliefNet.random(sizes, rng, scale=scale, output=output)
+    sizes = recogniser.sizes
+    c = [scale * rng.standard_normal(d) for d in sizes[:-1]]
+    if tied:
+        return recogniser, transposed_generator(recogniser, c)
+    V = [scale * rng.standard_normal(w.shape) for w in recogniser.weights]
+    return recogniser, SigmoidBeliefNet([v.T for v in reversed(V)], list(reversed(c)))
+
+
+# --------------------------------------------------------- stationary laws
+def stationary_distribution(transition) -> np.ndarray:
+    r"""Stationary distribution :math:`\pi = \pi T` of an irreducible Markov chain (GTH algorithm).
+
+    Parameters
+    ----------
+    transition : array_like of shape (N, N)
+        Row-stochastic matrix, ``transition[i, j]`` = P(next = j | now = i).
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        Non-negative, sums to 1.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not square, has negative entries or rows not summing to 1
+        (tolerance 1e-8), or is reducible at float64 precision.
+
+    Notes
+    -----
+    Grassmann-Taksar-Heyman state reduction: it uses no subtractions, so every entry of
+    :math:`\pi` is accurate to a few ulps in relative terms even for nearly reducible
+    chains (extreme weights), unlike a linear solve of :math:`\pi (T - I) = 0`.
+
+    Examples
+    --------
+    >>> stationary_distribution([[0.9, 0.1], [0.3, 0.7]])
+    array([0.75, 0.25])
+    """
+    P = check_finite(as_float_array(transition, "transition"), "transition").copy()
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
+        raise ValueError(f"transition must be a square (N, N) matrix; got shape {P.shape}.")
+    if np.any(P < 0):
+        raise ValueError(f"transition must be non-negative; got minimum {P.min():g}.")
+    if not np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-8):
+        raise ValueError("transition must be row-stochastic (rows sum to 1 within 1e-8).")
+    n = P.shape[0]
+    for k in range(n - 1, 0, -1):
+        s = P[k, :k].sum()
+        if s <= 0:
+            raise ValueError(
+                "transition is reducible at float64 precision (a state cannot reach the states "
+                "before it); conditional probabilities underflowed to 0: reduce the weight scale."
+            )
+        P[:k, k] /= s
+        P[:k, :k] += np.outer(P[:k, k], P[k, :k])
+    pi = np.zeros(n)
+    pi[0] = 1.0
+    for k in range(1, n):
+        pi[k] = pi[:k] @ P[:k, k]
+    return pi / pi.sum()
+
+
+@dataclass(frozen=True)
+class ConsistencyResult:
+    r"""The two factorisations of the alternating chain's stationary joint, and their gap.
+
+    Attributes
+    ----------
+    gap : float
+        :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` in nats (0 up to rounding iff consistent).
+    reverse_gap : float
+        :math:`\mathrm{KL}(\pi_p \,\|\, \pi_q)` in nats.
+    pi_x : ndarray of shape (X,)
+        Stationary distribution of the visible layer.
+    pi_top : ndarray of shape (T,)
+        Stationary distribution of the top layer.
+    joint_q : ndarray of shape (X, M, T)
+        :math:`\pi_q(x, m, t) = \pi_x(x)\, q(m, t \mid x)`.
+    joint_p : ndarray of shape (X, M, T)
+        :math:`\pi_p(x, m, t) = \pi_t(t)\, p(x, m \mid t)`.
+    """
+
+    gap: float
+    reverse_gap: float
+    pi_x: np.ndarray
+    pi_top: np.ndarray
+    joint_q: np.ndarray
+    joint_p: np.ndarray
+
+
+def _kl_from_logs(log_a, log_b) -> float:
+    a = np.exp(log_a)
+    live = a > 0
+    if np.any(np.isneginf(log_b[live])):
+        return float("inf")
+    return float(np.sum(a[live] * (log_a[live] - log_b[live])))
+
+
+def consistency_from_tables(log_q, log_p) -> ConsistencyResult:
+    r"""Consistency gap of two conditional tables, :math:`q(m,t \mid x)` and :math:`p(x,m \mid t)`.
+
+    Parameters
+    ----------
+    log_q : array_like of shape (X, M, T)
+        :math:`\log q(m, t \mid x)`; ``exp`` sums to 1 over ``(m, t)`` for each ``x``.
+    log_p : array_like of shape (T, X, M)
+        :math:`\log p(x, m \mid t)`; ``exp`` sums to 1 over ``(x, m)`` for each ``t``.
+        For a one-layer pair ``M = 1``.
+
+    Returns
+    -------
+    ConsistencyResult
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, an entry is NaN or ``+inf``, a conditional does not sum to 1
+        (tolerance 1e-8), or the chain is reducible at float64 precision.
+
+    Notes
+    -----
+    Equation: M11
+
+    .. math::
+        \pi_x = \pi_x\, Q P,\quad Q_{xt} = q(t \mid x),\ P_{tx} = p(x \mid t),\qquad
+        \pi_t = \pi_x Q,
+
+    .. math::
+        \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(m,t \mid x) \;\big\|\; \pi_t(t)\, p(x,m \mid t)\big)
+
+    The stationary law is computed on the smaller of the x-chain :math:`QP` and the top-chain
+    :math:`PQ` (then :math:`\pi_x = \pi_t P`); the divergence is evaluated in the log domain.
+    """
+    log_q = as_float_array(log_q, "log_q")
+    log_p = as_float_array(log_p, "log_p")
+    for name, arr in (("log_q", log_q), ("log_p", log_p)):
+        if arr.ndim != 3:
+            raise ValueError(f"{name} must be a 3-d table; got shape {arr.shape}.")
+        if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+            raise ValueError(f"{name} must hold log-probabilities (no NaN or +inf).")
+    X, M, T = log_q.shape
+    if log_p.shape != (T, X, M):
+        raise ValueError(f"log_p must have shape (T, X, M) = {(T, X, M)} to match log_q; got {log_p.shape}.")
+    for name, arr, axes in (("log_q", log_q, (1, 2)), ("log_p", log_p, (1, 2))):
+        sums = np.exp(logsumexp(arr.reshape(arr.shape[0], -1), axis=1))
+        if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
+            raise ValueError(f"{name} must hold normalised conditionals; got sums in "
+                             f"[{sums.min():.6g}, {sums.max():.6g}].")
+    Q = np.exp(logsumexp(log_q, axis=1))  # (X, T)  q(t | x)
+    P = np.exp(logsumexp(log_p, axis=2))  # (T, X)  p(x | t)
+    Q /= Q.sum(axis=1, keepdims=True)
+    P /= P.sum(axis=1, keepdims=True)
+    if X <= T:
+        pi_x = stationary_distribution(Q @ P)
+        pi_t = pi_x @ Q
+    else:
+        pi_t = stationary_distribution(P @ Q)
+        pi_x = pi_t @ P
+    with np.errstate(divide="ignore"):
+        log_jq = np.log(pi_x)[:, None, None] + log_q
+        log_jp = np.log(pi_t)[None, None, :] + log_p.transpose(1, 2, 0)
+    return ConsistencyResult(
+        gap=_kl_from_logs(log_jq, log_jp),
+        reverse_gap=_kl_from_logs(log_jp, log_jq),
+        pi_x=pi_x, pi_top=pi_t, joint_q=np.exp(log_jq), joint_p=np.exp(log_jp),
+    )
+
+
+def _pair_tables(recogniser, generator):
+    if not isinstance(recogniser, SigmoidBeliefNet):
+        raise TypeError(f"recogniser must be a SigmoidBeliefNet; got {type(recogniser).__name__}.")
+    if not isinstance(generator, SigmoidBeliefNet):
+        raise TypeError(f"generator must be a SigmoidBeliefNet; got {type(generator).__name__}.")
+    if generator.sizes != recogniser.sizes[::-1]:
+        raise ValueError(
+            f"generator must have the recogniser's sizes reversed, {recogniser.sizes[::-1]}; "
+            f"got {generator.sizes}."
+        )
+    if generator.output != "bernoulli":
+        raise ValueError(f"generator.output must be 'bernoulli' (binary x); got {generator.output!r}.")
+    n = recogniser.n_layers
+    log_q = log_conditional_table(recogniser)  # (X, N1, ..., Nn)
+    top = _layer_states(recogniser.sizes[-1], recogniser.is_categorical(n))
+    log_g = log_conditional_table(generator, top)  # (T, N_{n-1}, ..., N_1, X)
+    X, T = log_q.shape[0], log_q.shape[-1]
+    log_q = log_q.reshape(X, -1, T)
+    # generator axes (t, m_{n-1}, ..., m_1, x) -> (t, x, m_1, ..., m_{n-1})
+    order = (0, n) + tuple(range(n - 1, 0, -1))
+    log_p = log_g.transpose(order).reshape(T, X, -1)
+    return log_q, log_p
+
+
+def stationary_consistency(recogniser, generator) -> ConsistencyResult:
+    r"""Both stationary factorisations of a recogniser/generator pair and their gap, exactly.
+
+    Parameters
+    ----------
+    recogniser : SigmoidBeliefNet
+        :math:`x \to x^1 \to \dots \to x^n`, sizes ``(d_0, ..., d_n)``; Bernoulli or
+        categorical top layer.
+    generator : SigmoidBeliefNet
+        :math:`x^n \to \dots \to x^1 \to x`, sizes ``(d_n, ..., d_0)``, Bernoulli output.
+
+    Returns
+    -------
+    ConsistencyResult
+        ``joint_q`` and ``joint_p`` have axes ``(x, m, t)`` with ``m`` the configurations of
+        ``x^1..x^{n-1}`` (size 1 when ``n = 1``).
+
+    Raises
+    ------
+    TypeError
+        If either network is not a SigmoidBeliefNet.
+    ValueError
+        If the sizes do not mirror each other, the generator's output is categorical, or the
+        joint state space exceeds ``2**MAX_ENUMERATION_BITS`` states.
+
+    Notes
+    -----
+    Equation: M11
+
+    .. math::
+        \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(x^1..x^n \mid x) \;\big\|\;
+        \pi_t(x^n)\, p(x, x^1..x^{n-1} \mid x^n)\big)
+
+    See Also
+    --------
+    consistency_from_tables : the same on explicit conditional tables.
+    """
+    return consistency_from_tables(*_pair_tables(recogniser, generator))
+
+
+def consistency_gap(recogniser, generator) -> float:
+    r"""The consistency gap :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` of a pair, in nats.
+
+    Zero (up to rounding) exactly when one joint distribution has both the recogniser's and
+    the generator's conditionals: always for a one-layer tied pair (the RBM), in general not
+    for untied or deeper pairs. Arguments and errors as :func:`stationary_consistency`.
+
+    Notes
+    -----
+    Equation: M11
+
+    .. math::
+        \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(h \mid x) \;\big\|\; \pi_t(t)\, p(x, m \mid t)\big)
+
+    Examples
+    --------
+    >>> rec, gen = random_pair([3, 2], np.random.default_rng(0), tied=True)
+    >>> abs(consistency_gap(rec, gen)) < 1e-12
+    True
+    """
+    return stationary_consistency(recogniser, generator).gap
+
+
+def pair_consistency_gap(pair) -> float:
+    """:func:`consistency_gap` of a coupled pair, from ``pair.recogniser()`` and ``pair.generator()``.
+
+    Parameters
+    ----------
+    pair : object
+        Anything with methods ``recogniser()`` and ``generator()`` returning SigmoidBeliefNet
+        objects, e.g. ``refimpl.coupled.CoupledPair``.
+
+    Raises
+    ------
+    TypeError
+        If ``pair`` lacks those methods.
+    """
+    if not (callable(getattr(pair, "recogniser", None)) and callable(getattr(pair, "generator", None))):
+        raise TypeError(f"pair must have methods recogniser() and generator(); got {type(pair).__name__}.")
+    return consistency_gap(pair.recogniser(), pair.generator())
+
+
+def gap_samples(sizes, rng, n_pairs: int, scale: float = 1.0, tied: bool = True,
+                output: str = "bernoulli") -> np.ndarray:
+    """Consistency gaps of ``n_pairs`` random pairs drawn by :func:`random_pair`.
+
+    Returns
+    -------
+    ndarray of shape (n_pairs,)
+        Gaps in nats.
+    """
+    rng = check_rng(rng)
+    n_pairs = check_positive_int(n_pairs, "n_pairs")
+    return np.array([consistency_gap(*random_pair(sizes, rng, scale=scale, tied=tied, output=output))
+                     for _ in range(n_pairs)])
