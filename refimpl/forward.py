@@ -34,13 +34,13 @@ from ._validation import as_batch, as_float_array, check_binary, check_choice, c
 from .numerics import log_softmax, sigmoid, softmax, softplus
 
 __all__ = [
-    "preactivation_moments",
     "expected_sigmoid_logit",
-    "marginals_from_parent_distribution",
+    "forward_log_prob",
     "forward_logits",
     "forward_marginals",
+    "marginals_from_parent_distribution",
     "mean_pass",
-    "forward_log_prob",
+    "preactivation_moments",
 ]
 
 METHODS = ("mean", "probit")

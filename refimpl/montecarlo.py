@@ -92,31 +92,31 @@ def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, retu
     x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
     widest = max(net.sizes)
     chunk = max(1, min(n_samples, _CHUNK_ELEMENTS // (x.shape[0] * widest)))
-    sums = [np.zeros((x.shape[0], d)) for d in net.sizes[1:]]
-    sumsq = [np.zeros((x.shape[0], d)) for d in net.sizes[1:]]
+    # Running mean and sum of squared deviations, combined chunk by chunk (Chan et al.'s
+    # parallel update), which avoids the cancellation of sum(v^2) - S mean^2.
+    means = [np.zeros((x.shape[0], d)) for d in net.sizes[1:]]
+    m2s = [np.zeros((x.shape[0], d)) for d in net.sizes[1:]]
     done = 0
     while done < n_samples:
         m = min(chunk, n_samples - done)
         layers = net.sample(x, m, rng)  # each (m, B, d_k)
         prev = np.broadcast_to(x, (m,) + x.shape)
+        total = done + m
         for k in range(1, net.n_layers + 1):
             if rao_blackwell:
                 a = net.logits(k, prev).astype(np.float64)
                 value = softmax(a) if net.is_categorical(k) else sigmoid(a)
             else:
                 value = layers[k - 1].astype(np.float64)
-            sums[k - 1] += value.sum(axis=0)
-            sumsq[k - 1] += (value * value).sum(axis=0)
+            chunk_mean = value.mean(axis=0)
+            chunk_m2 = ((value - chunk_mean) ** 2).sum(axis=0)
+            delta = chunk_mean - means[k - 1]
+            means[k - 1] = means[k - 1] + delta * (m / total)
+            m2s[k - 1] = m2s[k - 1] + chunk_m2 + delta * delta * (done * m / total)
             prev = layers[k - 1]
-        done += m
-    mu = [s / n_samples for s in sums]
-    if single:
-        mu = [m[0] for m in mu]
+        done = total
+    mu = [mean[0] for mean in means] if single else means
     if not return_stderr:
         return mu
-    stderr = []
-    for s, q in zip(sums, sumsq):
-        var = np.maximum(q - s * s / n_samples, 0.0) / (n_samples - 1)
-        se = np.sqrt(var / n_samples)
-        stderr.append(se[0] if single else se)
-    return mu, stderr
+    stderr = [np.sqrt(m2 / (n_samples - 1) / n_samples) for m2 in m2s]
+    return mu, [se[0] for se in stderr] if single else stderr
