@@ -1,0 +1,68 @@
+"""The experiment command runs end to end on the embedded data, writes its table, and resumes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from refimpl import experiment
+
+TINY = ["--quick", "--sizes", "784,16,10", "--test-images", "100", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    work = tmp_path_factory.mktemp("work")
+    figures = tmp_path_factory.mktemp("figures")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REFIMPL_FIGURES_DIR", str(figures))
+    code = experiment.main(TINY + ["--out", str(out), "--work", str(work)])
+    yield code, out, work, figures
+    mp.undo()
+
+
+def test_quick_experiment_writes_every_row_of_both_protocols(quick_run):
+    """All 5 threshold rows and the 4 generative stochastic rows are trained, evaluated and tabulated."""
+    code, out, _, figures = quick_run
+    assert code == 0
+    table = json.loads((out / "table.json").read_text())
+    rows = [(r["protocol"], r["row"]) for r in table]
+    assert rows == [("threshold", r) for r in experiment.ROWS] + [("stochastic", r) for r in experiment.GENERATIVE]
+    for record in table:
+        assert 0.0 <= record["test_error_mean_pass"] <= 1.0
+        assert record["log"][-1]["epoch"] == 1
+        if record["row"] in experiment.GENERATIVE:
+            # a log-likelihood of 784 binary pixels lies in (-784 * log 2 * big, 0); finite and negative
+            assert np.isfinite(record["log_px"]) and record["log_px"] < 0
+            # log p(x) = log sum_y p(y) p(x|y) >= log p(y_true) + log p(x|y_true), averaged: >= log(1/10) + ...
+            assert record["log_px"] >= record["log_px_y"] + np.log(0.1) - 1e-6
+            assert 0.0 <= record["cycle_accuracy"] <= 1.0
+    md = (out / "table.md").read_text()
+    assert md.count("\n| threshold |") == 5 and md.count("\n| stochastic |") == 4
+    assert (figures / "05_learning_curves_and_K.png").exists()
+    assert (figures / "05_threshold_L1_samples.png").exists()
+
+
+def test_quick_experiment_resumes_without_retraining(quick_run, capsys):
+    """A second run with the same settings reuses every evaluated row and gives the same table."""
+    _, out, work, _ = quick_run
+    before = (out / "table.json").read_text()
+    assert experiment.main(TINY + ["--out", str(out), "--work", str(work)]) == 0
+    assert capsys.readouterr().out.count("already evaluated") == 9
+    assert json.loads((out / "table.json").read_text()) == json.loads(before)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--rows", "L7"], "rows"),
+    (["--protocols", "fuzzy"], "protocols"),
+    (["--data", "/nonexistent/mnist"], "nonexistent"),
+])
+def test_experiment_bad_arguments_exit_2_with_one_line(argv, match, tmp_path, capsys):
+    """Unknown rows, protocols or a missing data folder end with status 2 and a one-line message."""
+    code = experiment.main(TINY + argv + ["--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and match in err
