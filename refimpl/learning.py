@@ -1,0 +1,369 @@
+r"""Learning a coupled pair: discriminative (L0), generative wake-sleep (L1, L1u), hybrid (L2).
+
+Implements the learning rules of the method, for a :class:`refimpl.coupled.CoupledPair`:
+
+- (L0) :math:`\frac1B\sum_b \log \tilde q(y_b \mid x_b)`, :math:`\tilde q` from the mean pass (M6),
+  with its gradient by hand-derived backpropagation;
+- (L1) generator term :math:`G = \mathbb{E}_{h \sim q(h \mid x)} \log p(x, h \mid y)` at real
+  images ("wake") and recogniser term :math:`R = \mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)`
+  at dreams for the same real labels ("sleep"); with tied weights both add onto the one :math:`W^k`;
+- (L1u) the same for an untied pair (``tied=False``): ``W`` gets R, ``V`` gets G;
+- (L2) :math:`L1 + \lambda\,L0`, with :math:`\lambda` and the per-term normalisation explicit.
+
+Conventions
+-----------
+Every value is a quantity to **maximise** (a log-likelihood); every gradient is
+its gradient, so optimisers in :mod:`refimpl.optim` *ascend*. Values are summed
+over units and **averaged over the batch**; so are the gradients. With the
+sampled states held fixed every term is a sum of per-layer logistic
+log-likelihoods: for logits :math:`a = Wu + b` and binary target :math:`t`,
+
+.. math::
+    \frac{\partial}{\partial W} = (t - \sigma(a))\,u^\top, \qquad \frac{\partial}{\partial b} = t - \sigma(a),
+
+the generator's layers give the same form transposed, and the categorical top
+gives :math:`(\mathrm{onehot}(y) - \mathrm{softmax}(a))\,u^\top`. Gradients come
+back as a dict with **every** key of ``pair.params`` (zeros where a term does
+not depend on a parameter); ``"prior"`` always gets zero: these rules do not
+learn :math:`p(y)`.
+
+The sleep term is not the gradient of any bound on :math:`\log p(x)`: a tied
+:math:`W^k` receiving both terms ascends no single objective.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._validation import check_choice, check_rng
+from .coupled import CoupledPair, _sigmoid, _softplus
+from .numerics import log_softmax
+
+__all__ = [
+    "NORMALISE",
+    "l0_value_and_grad",
+    "l1_step_grads",
+    "l2_step_grads",
+    "sleep_value_and_grad",
+    "wake_value_and_grad",
+]
+
+NORMALISE = ("none", "units")
+
+
+# --------------------------------------------------------------- accumulation
+def _acc(grads, key, value):
+    """Add ``value`` onto ``grads[key]`` (store it if the slot is still empty: no zero-add copy)."""
+    if grads[key] is None:
+        grads[key] = value
+    else:
+        grads[key] += value
+
+
+def _empty_grads(pair):
+    return dict.fromkeys(pair.params)
+
+
+def _fill_zeros(pair, grads):
+    for key, g in grads.items():
+        if g is None:
+            grads[key] = np.zeros_like(pair.params[key])
+    return grads
+
+
+def _check_pair(pair):
+    if not isinstance(pair, CoupledPair):
+        raise TypeError(f"pair must be a refimpl.coupled.CoupledPair; got {type(pair).__name__}.")
+    return pair
+
+
+# ------------------------------------------------------------ the three terms
+def _l0(pair, x, y, grads, scale):
+    """Mean log q~(y|x) over the batch; adds ``scale`` x its gradient into ``grads``."""
+    n, B = pair.n_layers, x.shape[0]
+    mus, logits = pair._recognise_mean(x)
+    logp = log_softmax(logits)
+    value = float(np.mean(logp[np.arange(B), y], dtype=np.float64))
+    # top layer: d/da^n = onehot(y) - softmax(a^n)
+    delta = -np.exp(logp)
+    delta[np.arange(B), y] += 1.0
+    delta *= scale / B
+    inputs = [x] + mus  # mu^0 .. mu^{n-1}
+    for k in range(n, 0, -1):
+        _acc(grads, f"W{k}", delta.T @ inputs[k - 1])
+        _acc(grads, f"b{k}", delta.sum(axis=0))
+        if k > 1:
+            mu = inputs[k - 1]
+            delta = delta @ pair.params[f"W{k}"]  # back through a^k = W^k mu^{k-1} + b^k
+            delta *= mu * (1.0 - mu)  # back through mu = sigma(a^{k-1})
+    return value
+
+
+def _wake(pair, x, hidden, y, grads, scale):
+    """Mean log p(x, h | y) over the batch; adds ``scale`` x its gradient into ``grads``."""
+    n, B = pair.n_layers, x.shape[0]
+    states = [x] + list(hidden) + [pair._one_hot(y)]
+    total = np.zeros(B)
+    for k in range(n, 0, -1):
+        u, t = states[k], states[k - 1]
+        a = u @ pair.gen_weight(k) + pair.params[f"c{k - 1}"]  # generator logits of layer k-1
+        total += np.sum(t * a - _softplus(a), axis=1, dtype=np.float64)
+        delta = _sigmoid(a)
+        np.subtract(t, delta, out=delta)
+        delta *= scale / B
+        _acc(grads, f"W{k}" if pair.tied else f"V{k}", u.T @ delta)  # transposed form, (d_k, d_{k-1})
+        _acc(grads, f"c{k - 1}", delta.sum(axis=0))
+    return float(total.mean())
+
+
+def _sleep(pair, x, hidden, y, grads, scale):
+    """Mean log q(h, y | x) over the batch; adds ``scale`` x its gradient into ``grads``."""
+    n, B = pair.n_layers, x.shape[0]
+    states = [x] + list(hidden)
+    total = np.zeros(B)
+    for k in range(1, n + 1):
+        u = states[k - 1]
+        a = u @ pair.params[f"W{k}"].T + pair.params[f"b{k}"]
+        if k < n:
+            t = states[k]
+            total += np.sum(t * a - _softplus(a), axis=1, dtype=np.float64)
+            delta = _sigmoid(a)
+            np.subtract(t, delta, out=delta)
+        else:
+            logp = log_softmax(a)
+            total += logp[np.arange(B), y]
+            delta = -np.exp(logp)
+            delta[np.arange(B), y] += 1.0
+        delta *= scale / B
+        _acc(grads, f"W{k}", delta.T @ u)
+        _acc(grads, f"b{k}", delta.sum(axis=0))
+    return float(total.mean())
+
+
+# -------------------------------------------------------------- public API
+def l0_value_and_grad(pair, x, y):
+    r"""Discriminative objective L0 and its gradient by hand-derived backpropagation.
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x : array_like of shape (B, d_0)
+        Binary images.
+    y : array_like of int, shape (B,)
+
+    Returns
+    -------
+    value : float
+        :math:`\frac1B \sum_b \log \tilde q(y_b \mid x_b)`.
+    grads : dict of str -> ndarray
+        Same keys and shapes as ``pair.params``; only ``W``, ``b`` are non-zero.
+
+    Notes
+    -----
+    Equation: L0
+
+    .. math::
+        \delta^n = \mathrm{onehot}(y) - \mathrm{softmax}(a^n),\quad
+        \delta^{k} = \big((W^{k+1})^\top \delta^{k+1}\big) \odot \mu^k (1 - \mu^k),\quad
+        \frac{\partial}{\partial W^k} = \delta^k (\mu^{k-1})^\top
+
+    Examples
+    --------
+    >>> pair = CoupledPair((4, 3, 2), rng=np.random.default_rng(0))
+    >>> v, g = l0_value_and_grad(pair, np.ones((2, 4)), [0, 1])
+    >>> round(v, 2)  # about log(1/2): a uniform guess at tiny weights
+    -0.69
+    """
+    pair = _check_pair(pair)
+    x = pair._x(x)
+    y = pair._y(y, x.shape[0])
+    grads = _empty_grads(pair)
+    value = _l0(pair, x, y, grads, 1.0)
+    return value, _fill_zeros(pair, grads)
+
+
+def wake_value_and_grad(pair, x, hidden, y):
+    r"""Generator term G at fixed states: :math:`\frac1B\sum_b \log p(x_b, h_b \mid y_b)` and its gradient.
+
+    In L1 ``x`` are real images and ``hidden`` the recogniser's samples :math:`h \sim q(h \mid x)`.
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x : array_like of shape (B, d_0)
+    hidden : list of array_like
+        ``hidden[k - 1]`` of shape ``(B, d_k)``, ``k = 1..n-1``.
+    y : array_like of int, shape (B,)
+
+    Returns
+    -------
+    value : float
+    grads : dict of str -> ndarray
+        Non-zero for ``c`` and the generator's matrices (``W`` if tied, ``V`` if untied).
+
+    Notes
+    -----
+    Equation: L1
+
+    .. math::
+        g^{k-1} = (W^k)^\top h^k + c^{k-1},\quad
+        \frac{\partial G}{\partial W^k} = h^k\,(h^{k-1} - \sigma(g^{k-1}))^\top,\quad
+        \frac{\partial G}{\partial c^{k-1}} = h^{k-1} - \sigma(g^{k-1})
+
+    with :math:`h^0 = x`, :math:`h^n = \mathrm{onehot}(y)`.
+    """
+    pair = _check_pair(pair)
+    x = pair._x(x)
+    hidden = pair._hidden(hidden, x.shape[0])
+    y = pair._y(y, x.shape[0])
+    grads = _empty_grads(pair)
+    value = _wake(pair, x, hidden, y, grads, 1.0)
+    return value, _fill_zeros(pair, grads)
+
+
+def sleep_value_and_grad(pair, x_dream, hidden_dream, y):
+    r"""Recogniser term R at fixed states: :math:`\frac1B\sum_b \log q(h_b, y_b \mid x_b)` and its gradient.
+
+    In L1 ``(hidden_dream, x_dream)`` are the generator's dreams :math:`\sim p(h, x \mid y)`.
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x_dream : array_like of shape (B, d_0)
+    hidden_dream : list of array_like
+        ``hidden_dream[k - 1]`` of shape ``(B, d_k)``, ``k = 1..n-1``.
+    y : array_like of int, shape (B,)
+
+    Returns
+    -------
+    value : float
+    grads : dict of str -> ndarray
+        Non-zero for ``W`` and ``b``.
+
+    Notes
+    -----
+    Equation: L1
+
+    .. math::
+        a^k = W^k h^{k-1} + b^k,\quad
+        \frac{\partial R}{\partial W^k} = (h^k - \sigma(a^k))\,(h^{k-1})^\top,\quad
+        \frac{\partial R}{\partial W^n} = (\mathrm{onehot}(y) - \mathrm{softmax}(a^n))\,(h^{n-1})^\top
+    """
+    pair = _check_pair(pair)
+    x = pair._x(x_dream, "x_dream")
+    hidden = pair._hidden(hidden_dream, x.shape[0], "hidden_dream")
+    y = pair._y(y, x.shape[0])
+    grads = _empty_grads(pair)
+    value = _sleep(pair, x, hidden, y, grads, 1.0)
+    return value, _fill_zeros(pair, grads)
+
+
+def _l1(pair, x, y, rng, grads, scale_g, scale_r):
+    hidden = pair._sample_hidden(x, rng)  # wake: the recogniser's states for REAL images
+    g = _wake(pair, x, hidden, y, grads, scale_g)
+    hidden_d, x_d = pair._sample_generator(y, rng)  # sleep: dreams for the SAME real labels
+    r = _sleep(pair, x_d, hidden_d, y, grads, scale_r)
+    return g, r
+
+
+def l1_step_grads(pair, x, y, rng):
+    r"""One stochastic L1 (or L1u, for an untied pair) step: wake then sleep, gradients summed.
+
+    Draws, in this order from ``rng``: :math:`h \sim q(h \mid x)` for the real
+    images (:meth:`CoupledPair.sample_hidden`), then :math:`(h', x') \sim p(h, x \mid y)`
+    for the same labels (:meth:`CoupledPair.sample_generator`).
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x : array_like of shape (B, d_0)
+        Real binary images.
+    y : array_like of int, shape (B,)
+        Their labels.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    terms : dict
+        ``{"G": float, "R": float}``, batch means at the sampled states.
+    grads : dict of str -> ndarray
+        Gradient of :math:`G + R`; for a tied pair :math:`W^k` gets the sum of both contributions.
+
+    Notes
+    -----
+    Equation: L1, L1u
+
+    .. math::
+        G = \mathbb{E}_{h \sim q(h \mid x)} \log p(x, h \mid y), \qquad
+        R = \mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> pair = CoupledPair((4, 3, 2), rng=rng)
+    >>> terms, grads = l1_step_grads(pair, np.ones((2, 4)), [0, 1], rng)
+    >>> sorted(terms), sorted(grads) == sorted(pair.params)
+    (['G', 'R'], True)
+    """
+    pair = _check_pair(pair)
+    rng = check_rng(rng)
+    x = pair._x(x)
+    y = pair._y(y, x.shape[0])
+    grads = _empty_grads(pair)
+    g, r = _l1(pair, x, y, rng, grads, 1.0, 1.0)
+    return {"G": g, "R": r}, _fill_zeros(pair, grads)
+
+
+def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
+    r"""One stochastic L2 step: :math:`s_G\,G + s_R\,R + \lambda\,L0`.
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x : array_like of shape (B, d_0)
+    y : array_like of int, shape (B,)
+    rng : numpy.random.Generator
+        Drawn from exactly as in :func:`l1_step_grads`.
+    lam : float
+        Weight :math:`\lambda \ge 0` of the discriminative term.
+    normalise : {"none", "units"}, default "none"
+        ``"none"``: :math:`s_G = s_R = 1`. ``"units"``: per-unit averages,
+        :math:`s_G = 1/(d_0 + d_1 + \dots + d_{n-1})` (units the generator
+        produces) and :math:`s_R = 1/(d_1 + \dots + d_{n-1} + 1)` (units the
+        recogniser produces, the label counting as one).
+
+    Returns
+    -------
+    terms : dict
+        ``{"G", "R", "L0"}`` unscaled batch means, and ``"objective"`` =
+        :math:`s_G G + s_R R + \lambda L0`.
+    grads : dict of str -> ndarray
+        Gradient of ``terms["objective"]``.
+
+    Notes
+    -----
+    Equation: L2
+
+    .. math:: L2 = s_G\,G + s_R\,R + \lambda\,L0
+    """
+    pair = _check_pair(pair)
+    rng = check_rng(rng)
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0; got {lam!r}.")
+    check_choice(normalise, "normalise", NORMALISE)
+    x = pair._x(x)
+    y = pair._y(y, x.shape[0])
+    hidden_units = sum(pair.sizes[1:-1])
+    s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1))
+    grads = _empty_grads(pair)
+    g, r = _l1(pair, x, y, rng, grads, s_g, s_r)
+    l0 = _l0(pair, x, y, grads, float(lam)) if lam > 0 else _l0_value(pair, x, y)
+    terms = {"G": g, "R": r, "L0": l0, "objective": s_g * g + s_r * r + float(lam) * l0}
+    return terms, _fill_zeros(pair, grads)
+
+
+def _l0_value(pair, x, y):
+    _, logits = pair._recognise_mean(x)
+    return float(np.mean(log_softmax(logits)[np.arange(x.shape[0]), y], dtype=np.float64))

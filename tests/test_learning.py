@@ -1,0 +1,344 @@
+"""Tests for refimpl.learning: L0, L1 (wake G + sleep R), L1u and L2 gradients and steps.
+
+Every gradient is checked against central finite differences in float64 of an
+objective computed by refimpl.sbn's log-probability code (or a forward pass
+written out in the test), never by the gradient code itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from refimpl.coupled import CoupledPair
+from refimpl.learning import (
+    l0_value_and_grad,
+    l1_step_grads,
+    l2_step_grads,
+    sleep_value_and_grad,
+    wake_value_and_grad,
+)
+from refimpl.numerics import sigmoid
+from refimpl.optim import Adam
+from refimpl.sbn import categorical_log_prob, one_hot
+
+SIZES = [(5, 3, 2), (6, 4, 3, 3), (4, 3)]
+
+
+def _pair(sizes, tied, seed, scale=0.8):
+    rng = np.random.default_rng(seed)
+    pair = CoupledPair(sizes, tied=tied, rng=rng, init_scale=scale, dtype=np.float64)
+    for key in pair.params:
+        pair.params[key][...] = scale * rng.standard_normal(pair.params[key].shape)
+    return pair
+
+
+def _states(sizes, seed, B=5):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((B, sizes[0])) < 0.5).astype(float)
+    hidden = [(rng.random((B, d)) < 0.5).astype(float) for d in sizes[1:-1]]
+    y = rng.integers(0, sizes[-1], B)
+    return x, hidden, y
+
+
+def _central_differences(f, pair, eps=1e-6):
+    """d f / d params by central differences, every entry of every parameter (float64)."""
+    grads = {}
+    for key, p in pair.params.items():
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + eps
+            up = f(pair)
+            p[idx] = old - eps
+            down = f(pair)
+            p[idx] = old
+            g[idx] = (up - down) / (2 * eps)
+        grads[key] = g
+    return grads
+
+
+def _wake_objective(x, hidden, y):
+    """Mean log p(x, h | y) by the generator SBN's log_prob (M3), independent of the gradient code."""
+    def f(pair):
+        gen = pair.generator()
+        return np.mean(gen.log_prob(one_hot(y, pair.sizes[-1]), list(reversed(hidden)) + [x]))
+    return f
+
+
+def _sleep_objective(x, hidden, y):
+    """Mean log q(h, y | x) by the recogniser SBN's log_prob (M3)."""
+    def f(pair):
+        return np.mean(pair.recogniser().log_prob(x, hidden + [one_hot(y, pair.sizes[-1])]))
+    return f
+
+
+def _l0_objective(x, y):
+    """Mean log q~(y | x): the mean pass written out here, then categorical_log_prob."""
+    def f(pair):
+        n, mu = len(pair.sizes) - 1, x
+        for k in range(1, n):
+            mu = sigmoid(mu @ pair.params[f"W{k}"].T + pair.params[f"b{k}"])
+        a = mu @ pair.params[f"W{n}"].T + pair.params[f"b{n}"]
+        return np.mean(categorical_log_prob(one_hot(y, pair.sizes[-1]), a))
+    return f
+
+
+def _assert_grads_close(got, want, rtol=1e-5, atol=1e-7):
+    assert sorted(got) == sorted(want)
+    for key in want:
+        assert got[key].shape == want[key].shape, key
+        assert_allclose(got[key], want[key], rtol=rtol, atol=atol, err_msg=key)
+
+
+# Central differences with eps=1e-6 in float64 have truncation error O(eps^2 f''') ~ 1e-12 and
+# rounding error ~ 1e-16 * |f| / eps ~ 1e-9 for |f| ~ 10; atol 1e-7 leaves a wide margin.
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_l1_wake_gradient_matches_central_differences(sizes, tied, seed):
+    """The G gradient (all keys, tied and untied) equals central differences of the generator SBN's log_prob."""
+    pair = _pair(sizes, tied, seed)
+    x, hidden, y = _states(sizes, seed + 100)
+    f = _wake_objective(x, hidden, y)
+    value, grads = wake_value_and_grad(pair, x, hidden, y)
+    assert_allclose(value, f(pair), rtol=1e-12)
+    _assert_grads_close(grads, _central_differences(f, pair))
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_l1_sleep_gradient_matches_central_differences(sizes, tied, seed):
+    """The R gradient (Bernoulli and categorical layers) equals central differences of the recogniser's log_prob."""
+    pair = _pair(sizes, tied, seed)
+    x, hidden, y = _states(sizes, seed + 200)
+    f = _sleep_objective(x, hidden, y)
+    value, grads = sleep_value_and_grad(pair, x, hidden, y)
+    assert_allclose(value, f(pair), rtol=1e-12)
+    _assert_grads_close(grads, _central_differences(f, pair))
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_l0_gradient_matches_central_differences(sizes, tied, seed):
+    """The hand-derived backpropagation of L0 equals central differences of the mean-pass log-likelihood."""
+    pair = _pair(sizes, tied, seed)
+    x, _, y = _states(sizes, seed + 300)
+    f = _l0_objective(x, y)
+    value, grads = l0_value_and_grad(pair, x, y)
+    assert_allclose(value, f(pair), rtol=1e-12)
+    _assert_grads_close(grads, _central_differences(f, pair))
+
+
+@pytest.mark.parametrize("sizes", SIZES[:2])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_l1_tied_gradient_is_sum_of_untied_w_and_v_gradients(sizes, seed):
+    """Tied W-gradient == untied W-gradient + untied V-gradient at the same parameters with V = W (no overwrite)."""
+    tied = _pair(sizes, True, seed)
+    params = dict(tied.params)
+    params.update({f"V{k}": tied.params[f"W{k}"] for k in range(1, len(sizes))})
+    untied = CoupledPair.from_params(params, sizes, tied=False)
+    _, g_tied = l1_step_grads(tied, *_states(sizes, seed)[::2], np.random.default_rng(seed))
+    _, g_untied = l1_step_grads(untied, *_states(sizes, seed)[::2], np.random.default_rng(seed))
+    for k in range(1, len(sizes)):
+        assert_allclose(g_tied[f"W{k}"], g_untied[f"W{k}"] + g_untied[f"V{k}"], rtol=1e-12, atol=1e-14)
+        # both contributions are non-trivial, so an overwrite would be caught
+        assert np.abs(g_untied[f"W{k}"]).max() > 1e-3 and np.abs(g_untied[f"V{k}"]).max() > 1e-3
+    for key in ("b1", "c0", "prior"):
+        assert_allclose(g_tied[key], g_untied[key], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_l1_step_equals_wake_at_recogniser_samples_plus_sleep_at_dreams(tied):
+    """l1_step_grads == wake(x, h ~ q(h|x)) + sleep(dreams ~ p(h,x|y)) replayed from the same rng stream."""
+    sizes = (6, 4, 3, 3)
+    pair = _pair(sizes, tied, 5)
+    x, _, y = _states(sizes, 6, B=8)
+    terms, grads = l1_step_grads(pair, x, y, np.random.default_rng(7))
+    replay = np.random.default_rng(7)
+    hidden = pair.sample_hidden(x, replay)  # drawn first: the recogniser on real images
+    hidden_d, x_d = pair.sample_generator(y, replay)  # then: dreams for the same labels
+    g, gw = wake_value_and_grad(pair, x, hidden, y)
+    r, gs = sleep_value_and_grad(pair, x_d, hidden_d, y)
+    assert_allclose(terms["G"], g, rtol=1e-12)
+    assert_allclose(terms["R"], r, rtol=1e-12)
+    for key in pair.params:
+        assert_allclose(grads[key], gw[key] + gs[key], rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+def _disagreeing_pair():
+    """Untied (3, 2, 2) pair whose two directions disagree on purpose.
+
+    Recogniser: h^1 = 1 for real images (all ones), h^1 = 0 for dreams (all zeros),
+    because a^1 = 20 * sum(x) - 10. Generator: V = 0 and c = -20, so dreams are
+    x = 0 and h^1 = 0 with probability 1 - sigma(-20) ~ 1 - 2e-9.
+    """
+    pair = CoupledPair((3, 2, 2), tied=False, rng=np.random.default_rng(0), init_scale=0.0, dtype=np.float64)
+    pair.params["W1"][...] = 20.0
+    pair.params["b1"][...] = -10.0
+    pair.params["c0"][...] = -20.0
+    pair.params["c1"][...] = -20.0
+    return pair
+
+
+def test_l1_generator_term_uses_recogniser_samples_of_real_images():
+    """dG/dc^1 ~ +1: the generator is taught the recogniser's h^1 = 1 of real images, not its own h^1 = 0.
+
+    Fed the generator's own samples, the gradient h^1 - sigma(-20) would be ~0 instead.
+    """
+    pair = _disagreeing_pair()
+    x = np.ones((50, 3))
+    y = np.arange(50) % 2
+    _, grads = l1_step_grads(pair, x, y, np.random.default_rng(1))
+    # c^1 only receives the wake term; its value is 1 - sigma(-20) per unit, deterministic up to 2e-9
+    assert_allclose(grads["c1"], [1.0, 1.0], atol=1e-6)
+
+
+def test_l1_recogniser_term_uses_dreams_not_real_images():
+    """dR/db^1 ~ 0: the recogniser inverts the dream x = 0 (sigma(-10) ~ 5e-5), not the real x = 1.
+
+    Fed the real images with the dreamed h^1 = 0, the gradient would be 0 - sigma(50) ~ -1 instead.
+    """
+    pair = _disagreeing_pair()
+    x = np.ones((50, 3))
+    y = np.arange(50) % 2
+    _, grads = l1_step_grads(pair, x, y, np.random.default_rng(2))
+    assert_allclose(grads["b1"], -sigmoid(-10.0) * np.ones(2), atol=1e-6)
+
+
+@pytest.mark.parametrize("normalise", ["none", "units"])
+@pytest.mark.parametrize("lam", [0.0, 3.0])
+def test_l2_equals_scaled_l1_terms_plus_lambda_l0(normalise, lam):
+    """l2_step_grads == s_G * G-grad + s_R * R-grad + lam * L0-grad with s = 1 or 1/(units), replayed rng."""
+    sizes = (6, 4, 3, 3)
+    pair = _pair(sizes, True, 11)
+    x, _, y = _states(sizes, 12, B=6)
+    terms, grads = l2_step_grads(pair, x, y, np.random.default_rng(3), lam, normalise=normalise)
+    replay = np.random.default_rng(3)
+    hidden = pair.sample_hidden(x, replay)
+    hidden_d, x_d = pair.sample_generator(y, replay)
+    g, gw = wake_value_and_grad(pair, x, hidden, y)
+    r, gs = sleep_value_and_grad(pair, x_d, hidden_d, y)
+    l0, g0 = l0_value_and_grad(pair, x, y)
+    s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / (6 + 4 + 3), 1.0 / (4 + 3 + 1))
+    assert_allclose([terms["G"], terms["R"], terms["L0"]], [g, r, l0], rtol=1e-12)
+    assert_allclose(terms["objective"], s_g * g + s_r * r + lam * l0, rtol=1e-12)
+    for key in pair.params:
+        assert_allclose(grads[key], s_g * gw[key] + s_r * gs[key] + lam * g0[key], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_l1_float32_grads_keep_dtype_and_full_structure(tied):
+    """A float32 pair gets float32 gradients for every key of params (zeros for the prior), no upcast."""
+    rng = np.random.default_rng(0)
+    pair = CoupledPair((12, 6, 5, 4), tied=tied, rng=rng, init_scale=0.3)
+    x = (rng.random((10, 12)) < 0.5).astype(np.float32)
+    y = rng.integers(0, 4, 10)
+    for terms, grads in (l1_step_grads(pair, x, y, rng), l2_step_grads(pair, x, y, rng, 1.0, "units"),
+                         l0_value_and_grad(pair, x, y)):
+        assert sorted(grads) == sorted(pair.params)
+        for key, g in grads.items():
+            assert g.dtype == np.float32 and g.shape == pair.params[key].shape, key
+        assert_array_equal(grads["prior"], 0.0)
+
+
+def test_l1_extreme_weights_give_finite_gradients_without_warnings():
+    """Weights of +-50 and biases of 1e4 give finite values and gradients (warnings are errors)."""
+    pair = _pair((6, 4, 3, 3), True, 4, scale=50.0)
+    pair.params["b1"] += 1e4
+    pair.params["c0"] -= 1e4
+    x, _, y = _states((6, 4, 3, 3), 5)
+    for dtype in (np.float64, np.float32):
+        p = CoupledPair.from_params({k: v.astype(dtype) for k, v in pair.params.items()}, pair.sizes, True)
+        for terms, grads in (l1_step_grads(p, x, y, np.random.default_rng(0)),
+                             l2_step_grads(p, x, y, np.random.default_rng(0), 1.0)):
+            assert all(np.isfinite(v) for v in terms.values())
+            assert all(np.all(np.isfinite(g)) for g in grads.values())
+
+
+def _toy_data(rng, B):
+    """Two classes of 8-pixel images: left half on (class 0) or right half on (class 1), 5% pixel flips."""
+    y = rng.integers(0, 2, B)
+    x = np.zeros((B, 8))
+    x[y == 0, :4] = 1
+    x[y == 1, 4:] = 1
+    flip = rng.random(x.shape) < 0.05
+    return np.abs(x - flip), y
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_l1_a_few_hundred_steps_increase_the_objective(tied):
+    """300 Adam ascent steps of L1 on a toy problem raise G + R (batch means, first vs last 30 steps)."""
+    rng = np.random.default_rng(0)
+    pair = CoupledPair((8, 6, 2), tied=tied, rng=rng, init_scale=0.1, dtype=np.float64)
+    opt = Adam(0.05)
+    history = []
+    for _ in range(300):
+        x, y = _toy_data(rng, 32)
+        terms, grads = l1_step_grads(pair, x, y, rng)
+        opt.step(pair.params, grads)
+        history.append(terms["G"] + terms["R"])
+    # at start G ~ -8 log 2 - 6 log 2 and R ~ -6 log 2 - log 2 ~ -14; a working rule gains several nats
+    assert np.mean(history[-30:]) > np.mean(history[:30]) + 3.0
+    # the learned generator's class means reproduce the two halves
+    nu = pair.generate_mean([0, 1])
+    assert nu[0, :4].mean() > 0.7 and nu[0, 4:].mean() < 0.3 and nu[1, 4:].mean() > 0.7
+
+
+def test_l0_a_few_hundred_steps_increase_the_objective():
+    """200 Adam ascent steps of L0 raise the mean log q~(y|x) to near 0 on a separable toy problem."""
+    rng = np.random.default_rng(1)
+    pair = CoupledPair((8, 6, 2), rng=rng, init_scale=0.1, dtype=np.float64)
+    opt = Adam(0.05)
+    history = []
+    for _ in range(200):
+        x, y = _toy_data(rng, 32)
+        value, grads = l0_value_and_grad(pair, x, y)
+        opt.step(pair.params, grads)
+        history.append(value)
+    assert np.mean(history[:10]) < -0.5 and np.mean(history[-20:]) > -0.1
+
+
+def test_learning_functions_reject_bad_arguments():
+    """Bad pair, rng, lam, normalise, labels and hidden lists raise errors naming the argument."""
+    pair = _pair((5, 3, 2), True, 0)
+    x, hidden, y = _states((5, 3, 2), 0, B=4)
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="pair"):
+        l1_step_grads(object(), x, y, rng)
+    with pytest.raises(TypeError, match="rng"):
+        l1_step_grads(pair, x, y, 0)
+    with pytest.raises(ValueError, match="lam"):
+        l2_step_grads(pair, x, y, rng, -1.0)
+    with pytest.raises(ValueError, match="normalise"):
+        l2_step_grads(pair, x, y, rng, 1.0, normalise="pixels")
+    with pytest.raises(ValueError, match=r"y must hold labels in \[0, 2\)"):
+        l0_value_and_grad(pair, x, [0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"y must have shape \(4,\)"):
+        l1_step_grads(pair, x, y[:3], rng)
+    with pytest.raises(ValueError, match="x must be binary"):
+        wake_value_and_grad(pair, x * 0.5, hidden, y)
+    with pytest.raises(ValueError, match="x_dream must be binary"):
+        sleep_value_and_grad(pair, x * 0.5, hidden, y)
+    with pytest.raises(ValueError, match="hidden_dream must hold 1"):
+        sleep_value_and_grad(pair, x, [], y)
+    with pytest.raises(ValueError, match=r"hidden\[0\] must have shape"):
+        wake_value_and_grad(pair, x, [np.zeros((4, 2))], y)
+
+
+@pytest.mark.parametrize("sizes", SIZES[:2])
+def test_l1u_untied_terms_update_separate_networks(sizes):
+    """Untied: the wake term moves only V and c, the sleep term only W and b (two separate networks)."""
+    pair = _pair(sizes, False, 9)
+    x, hidden, y = _states(sizes, 10)
+    _, gw = wake_value_and_grad(pair, x, hidden, y)
+    _, gs = sleep_value_and_grad(pair, x, hidden, y)
+    for key in pair.params:
+        wake_only, sleep_only = key[0] in "Vc", key[0] in "Wb"
+        assert (np.abs(gw[key]).max() > 0) == wake_only, key
+        assert (np.abs(gs[key]).max() > 0) == sleep_only, key
