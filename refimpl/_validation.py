@@ -73,6 +73,7 @@ def as_batch(x, name: str, width: int, binary: bool = True, dtype=np.float64):
         True if the input was one vector, so that callers can drop the batch axis.
     """
     arr = as_float_array(x, name, dtype=dtype)
+    shape = arr.shape
     if arr.ndim == 1:
         single = True
         arr = arr[None, :]
@@ -83,11 +84,9 @@ def as_batch(x, name: str, width: int, binary: bool = True, dtype=np.float64):
             f"{name} must have shape ({width},) or (batch, {width}); got shape {arr.shape}."
         )
     if arr.shape[1] != width:
-        raise ValueError(
-            f"{name} must have shape ({width},) or (batch, {width}); got shape {arr.shape}."
-        )
+        raise ValueError(f"{name} must have shape ({width},) or (batch, {width}); got shape {shape}.")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one row; got shape {arr.shape}.")
+        raise ValueError(f"{name} must hold at least one row; got shape {shape}.")
     if binary:
         check_binary(arr, name)
     else:
