@@ -63,6 +63,7 @@ FULL = {
     "batch_size": 100,
     "optimizer": "adam",
     "lr": 1e-3,
+    "lr_decay": 0.85,
     "lam": 100.0,
     "normalise": "none",
     "seed": 0,
@@ -171,7 +172,7 @@ def _markdown(table: list, settings: dict) -> str:
 
     lines = [
         f"Architecture {'-'.join(map(str, settings['sizes']))}, {settings['epochs']} epochs, batch "
-        f"{settings['batch_size']}, {settings['optimizer']} lr {settings['lr']}, lambda {settings['lam']} "
+        f"{settings['batch_size']}, {settings['optimizer']} lr {settings['lr']} x {settings['lr_decay']}^(epoch-1), lambda {settings['lam']} "
         f"(normalise: {settings['normalise']}), seed {settings['seed']}. Test error of the mean pass and of "
         f"Monte Carlo with S = {settings['S']}; log-likelihoods by importance sampling with K = {settings['K']} "
         f"(nats per test image); cycle accuracy over {settings['cycle_per_class']} generated images per class.",
@@ -253,7 +254,7 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
                 dataset=dataset, method=row, lam=settings["lam"], sizes=settings["sizes"],
                 epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer=settings["optimizer"],
                 lr=settings["lr"], seed=settings["seed"], out_dir=run_dir, binarization=protocol,
-                resume="auto", progress=progress, normalise=settings["normalise"],
+                resume="auto", progress=progress, normalise=settings["normalise"], lr_decay=settings["lr_decay"],
             )
             print(f"[{protocol} {row}] evaluating ...", flush=True)
             rng = np.random.default_rng(_row_seed(settings["seed"], protocol, row))
@@ -294,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=lambda t: _parse_ints(t, "--sizes"))
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--lr-decay", type=float)
     p.add_argument("--lam", type=float)
     p.add_argument("--normalise", choices=("none", "units"))
     p.add_argument("--seed", type=int)
@@ -308,7 +310,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = dict(QUICK if args.quick else FULL)
-    for name in ("rows", "protocols", "sizes", "epochs", "lr", "lam", "normalise", "seed", "K", "S",
+    for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "K", "S",
                  "test_images"):
         value = getattr(args, name)
         if value is not None:

@@ -86,6 +86,7 @@ DEFAULTS = {
     "batch_size": 100,
     "optimizer": "adam",
     "lr": 1e-3,
+    "lr_decay": 1.0,
     "seed": 0,
     "binarization": "threshold",
     "normalise": "none",
@@ -229,7 +230,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         optimizer=DEFAULTS["optimizer"], lr=DEFAULTS["lr"], seed=DEFAULTS["seed"], out_dir=None,
         binarization=DEFAULTS["binarization"], resume=False, progress=True, eval_every_epoch=True, *,
         normalise=DEFAULTS["normalise"], init_scale=DEFAULTS["init_scale"], momentum=DEFAULTS["momentum"],
-        overwrite=False):
+        lr_decay=DEFAULTS["lr_decay"], overwrite=False):
     r"""Train a coupled pair with one learning rule, checkpointing after every epoch.
 
     Parameters
@@ -273,6 +274,10 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         Standard deviation of the initial weights.
     momentum : float, default 0.9
         SGD's momentum.
+    lr_decay : float, default 1.0
+        Per-epoch factor of the step size: epoch ``e`` (1-based) uses
+        ``lr * lr_decay ** (e - 1)``; 1.0 keeps it constant. The schedule does not
+        depend on the total number of epochs, so a resumed run follows it exactly.
     overwrite : bool, default False
         Allow a fresh run (``resume=False``) into an ``out_dir`` that already holds a checkpoint.
 
@@ -319,6 +324,9 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
     batch_size = _check_int(batch_size, "batch_size", 1)
     seed = _check_int(seed, "seed", 0)
     lr = _check_real(lr, "lr", 0.0, strict=True)
+    lr_decay = _check_real(lr_decay, "lr_decay", 0.0, strict=True)
+    if lr_decay > 1:
+        raise ValueError(f"lr_decay must lie in (0, 1]; got {lr_decay!r}.")
     lam = _check_real(lam, "lam", 0.0, strict=False)
     init_scale = _check_real(init_scale, "init_scale", 0.0, strict=False)
     momentum = _check_real(momentum, "momentum", 0.0, strict=False)
@@ -353,7 +361,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         "method": method, "tied": tied, "sizes": list(sizes),
         "lam": lam if method in ("L2", "L2u") else None,
         "normalise": normalise if method in ("L2", "L2u") else None,
-        "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
+        "batch_size": batch_size, "optimizer": optimizer, "lr": lr, "lr_decay": lr_decay,
         "momentum": momentum if optimizer == "sgd" else None,
         "seed": seed, "binarization": binarization,
         "init": "given" if pair is not None else f"normal(0, {init_scale})",
@@ -412,6 +420,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
     n_batches = -(-n // batch_size)
     for epoch in range(start + 1, epochs + 1):
         t0 = time.perf_counter()
+        opt.lr = lr * lr_decay ** (epoch - 1)
         x_epoch = x_train if x_train is not None else binarize(train_images, "stochastic", rng=rng)
         order = rng.permutation(n)
         sums: dict = {}
@@ -528,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d["optimizer"],
                    help="default %(default)s")
     p.add_argument("--lr", type=_number(0.0, True), default=d["lr"], help="step size; default %(default)s")
+    p.add_argument("--lr-decay", type=_number(0.0, True), default=d["lr_decay"],
+                   help="per-epoch factor of the step size, in (0, 1]; default %(default)s (constant)")
     p.add_argument("--momentum", type=_number(0.0, False), default=d["momentum"],
                    help="SGD momentum in [0, 1); default %(default)s")
     p.add_argument("--init-scale", type=_number(0.0, False), default=d["init_scale"],
@@ -569,7 +580,7 @@ def main(argv=None) -> int:
                      epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                      seed=args.seed, out_dir=out, binarization=args.binarization, resume=args.resume,
                      progress=not args.no_progress, normalise=args.normalise, init_scale=args.init_scale,
-                     momentum=args.momentum, overwrite=args.overwrite)
+                     momentum=args.momentum, lr_decay=args.lr_decay, overwrite=args.overwrite)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         message = " ".join(str(exc).split())
         print(f"{parser.prog}: error: {message}", file=sys.stderr)

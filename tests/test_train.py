@@ -92,16 +92,16 @@ def test_recognition_error_counts_wrong_argmax():
 
 
 # ---------------------------------------------------------------- reproducibility
-@pytest.mark.parametrize("method, optimizer, binarization", [
-    ("L0", "adam", "threshold"),
-    ("L1", "adam", "threshold"),
-    ("L2", "adam", "threshold"),
-    ("L1u", "sgd", "stochastic"),
-    ("L2u", "sgd", "stochastic"),
+@pytest.mark.parametrize("method, optimizer, binarization, lr_decay", [
+    ("L0", "adam", "threshold", 1.0),
+    ("L1", "adam", "threshold", 0.5),
+    ("L2", "adam", "threshold", 1.0),
+    ("L1u", "sgd", "stochastic", 0.5),
+    ("L2u", "sgd", "stochastic", 1.0),
 ])
-def test_resume_is_bit_identical(tiny, tmp_path, method, optimizer, binarization):
+def test_resume_is_bit_identical(tiny, tmp_path, method, optimizer, binarization, lr_decay):
     """2 epochs in one run == 1 epoch then resume for 1 more: parameters, optimiser, rng and log equal."""
-    kw = dict(TINY, method=method, optimizer=optimizer, binarization=binarization, lam=0.5)
+    kw = dict(TINY, method=method, optimizer=optimizer, binarization=binarization, lam=0.5, lr_decay=lr_decay)
     straight = fit(None, tiny, epochs=2, out_dir=tmp_path / "a", **kw)
     fit(None, tiny, epochs=1, out_dir=tmp_path / "b", **kw)
     resumed = fit(None, tiny, epochs=2, out_dir=tmp_path / "b", resume=True, **kw)
@@ -113,6 +113,22 @@ def test_resume_is_bit_identical(tiny, tmp_path, method, optimizer, binarization
         assert np.array_equal(value, b.opt_state[key]), key
     # checkpointing does not perturb the run: the same without any files
     _assert_same_run(straight, fit(None, tiny, epochs=2, out_dir=None, **kw))
+
+
+def test_lr_decay_scales_the_step_size_per_epoch(tiny, monkeypatch):
+    """Epoch e steps with lr * lr_decay**(e-1): every optimiser step sees exactly that step size."""
+    seen = []
+    original = train_mod.SGD.step
+
+    def spy(self, params, grads):
+        seen.append(self.lr)
+        return original(self, params, grads)
+
+    monkeypatch.setattr(train_mod.SGD, "step", spy)
+    kw = dict(TINY, method="L0", optimizer="sgd", lr=0.2, lr_decay=0.5)
+    fit(None, tiny, epochs=3, **kw)
+    per_epoch = len(seen) // 3
+    assert seen == [0.2] * per_epoch + [0.1] * per_epoch + [0.05] * per_epoch
 
 
 def test_interrupted_epoch_resumes_bit_identically(tiny, tmp_path, monkeypatch):
