@@ -62,7 +62,7 @@ FULL = {
     "epochs": 20,
     "batch_size": 100,
     "optimizer": "adam",
-    "lr": 1e-3,
+    "lr": 3e-3,
     "lr_decay": 0.85,
     "lam": 100.0,
     "normalise": "none",
