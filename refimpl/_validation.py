@@ -108,3 +108,34 @@ def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}.")
     return value
+
+
+def check_labels(
+    y, n_classes: int, name: str = "y", batch: int | None = None, against: str = "the batch"
+) -> np.ndarray:
+    """Integer class labels of shape ``(B,)`` in ``[0, n_classes)``; returns an int64 array.
+
+    Integer dtypes and floats holding whole numbers are accepted. If ``batch`` is
+    given, ``B`` must equal it (``against`` names what it must match in the message).
+    """
+    arr = np.asarray(y)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be an array of integer class labels; got dtype {arr.dtype}.")
+    if arr.ndim != 1:
+        expected = "batch" if batch is None else batch
+        raise ValueError(f"{name} must have shape ({expected},); got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one label; got shape {arr.shape}.")
+    whole = np.issubdtype(arr.dtype, np.integer) or np.all(np.isfinite(arr) & (arr == np.round(arr)))
+    if not whole:
+        raise ValueError(f"{name} must hold integer class labels; got non-integer values.")
+    arr = arr.astype(np.int64)
+    if arr.min() < 0 or arr.max() >= n_classes:
+        raise ValueError(
+            f"{name} must hold labels in [0, {n_classes}); got values in [{arr.min()}, {arr.max()}]."
+        )
+    if batch is not None and arr.shape[0] != batch:
+        raise ValueError(f"{name} must have shape ({batch},) to match {against}; got shape {arr.shape}.")
+    return arr

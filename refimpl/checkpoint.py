@@ -285,13 +285,18 @@ def save_checkpoint(directory, params: dict, opt_state: dict, rng: np.random.Gen
     return directory / CHECKPOINT_JSON
 
 
-def _check_manifest(found: dict, manifest: dict, where: str) -> None:
-    missing = sorted(set(manifest) - set(found))
-    extra = sorted(set(found) - set(manifest))
+def _check_same_keys(found, expected, where: str, what: str, extra_note: str = "") -> None:
+    """Raise CheckpointError naming the missing and unexpected keys of ``found`` against ``expected``."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
     if missing:
-        raise CheckpointError(f"{where}: missing arrays {missing}")
+        raise CheckpointError(f"{where}: missing {what} {missing}")
     if extra:
-        raise CheckpointError(f"{where}: unexpected arrays {extra} not listed in the JSON manifest")
+        raise CheckpointError(f"{where}: unexpected {what} {extra}{extra_note}")
+
+
+def _check_manifest(found: dict, manifest: dict, where: str) -> None:
+    _check_same_keys(found, manifest, where, "arrays", " not listed in the JSON manifest")
     for name, spec in manifest.items():
         arr = found[name]
         if arr.dtype.str != spec.get("dtype") or list(arr.shape) != list(spec.get("shape", [])):
@@ -301,12 +306,7 @@ def _check_manifest(found: dict, manifest: dict, where: str) -> None:
 
 
 def _check_params_like(params: dict, like: dict, where: str) -> None:
-    missing = sorted(set(like) - set(params))
-    extra = sorted(set(params) - set(like))
-    if missing:
-        raise CheckpointError(f"{where}: missing parameters {missing}")
-    if extra:
-        raise CheckpointError(f"{where}: unexpected parameters {extra}")
+    _check_same_keys(params, like, where, "parameters")
     for key, ref in like.items():
         arr = params[key]
         ref = np.asarray(ref)

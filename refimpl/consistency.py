@@ -481,7 +481,7 @@ def consistency_from_tables(log_q, log_p) -> ConsistencyResult:
     X, M, T = log_q.shape
     if log_p.shape != (T, X, M):
         raise ValueError(f"log_p must have shape (T, X, M) = {(T, X, M)} to match log_q; got {log_p.shape}.")
-    for name, arr, axes in (("log_q", log_q, (1, 2)), ("log_p", log_p, (1, 2))):
+    for name, arr in (("log_q", log_q), ("log_p", log_p)):
         sums = np.exp(logsumexp(arr.reshape(arr.shape[0], -1), axis=1))
         if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
             raise ValueError(f"{name} must hold normalised conditionals; got sums in "

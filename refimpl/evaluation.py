@@ -29,7 +29,7 @@ import numpy as np
 
 from numba import njit, prange
 
-from ._validation import as_batch, as_float_array, check_choice, check_positive_int, check_rng
+from ._validation import as_batch, as_float_array, check_choice, check_labels, check_positive_int, check_rng
 from .numerics import logsumexp, sigmoid, softmax, softplus
 
 BACKENDS = ("numba", "numpy")
@@ -328,25 +328,11 @@ def test_error(probs, labels) -> float:
     probs = as_float_array(probs, "probs")
     if probs.ndim != 2:
         raise ValueError(f"probs must have shape (N, C); got shape {probs.shape}.")
-    labels = _check_labels(labels, probs.shape[1], "labels")
-    if labels.shape != (probs.shape[0],):
-        raise ValueError(f"labels must have shape ({probs.shape[0]},) to match probs; got {labels.shape}.")
+    labels = check_labels(labels, probs.shape[1], "labels", batch=probs.shape[0], against="probs")
     return float(np.mean(np.argmax(probs, axis=1) != labels))
 
 
 test_error.__test__ = False  # not a pytest test despite its name
-
-
-def _check_labels(labels, n_classes: int, name: str) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name} must be integer class labels; got dtype {arr.dtype}.")
-    if arr.size and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-        raise ValueError(f"{name} must be integer class labels; got non-integer values.")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
-        raise ValueError(f"{name} must lie in [0, {n_classes}); got values in [{arr.min()}, {arr.max()}].")
-    return arr
 
 
 # -------------------------------------------------------------- generation
@@ -515,9 +501,8 @@ def log_likelihood_curve(
         res = importance_log_likelihood(pair, x, K, rng, batch_size=batch_size, backend=backend)
         out["log_px"][j] = res.log_px.mean()
         if labels is not None:
-            lab = _check_labels(labels, res.log_px_y.shape[1], "labels")
-            if lab.shape != (res.log_px_y.shape[0],):
-                raise ValueError(f"labels must have shape ({res.log_px_y.shape[0]},); got {lab.shape}.")
+            N, C = res.log_px_y.shape
+            lab = check_labels(labels, C, "labels", batch=N, against="x")
             out["log_px_y"][j] = res.log_px_y[np.arange(lab.size), lab].mean()
     return out
 

@@ -38,8 +38,8 @@ import numbers
 import numpy as np
 
 from ._validation import check_choice, check_rng
-from .coupled import CoupledPair, _sigmoid, _softplus
-from .numerics import log_softmax
+from .coupled import CoupledPair
+from .numerics import log_softmax, sigmoid, softplus
 
 __all__ = [
     "NORMALISE",
@@ -109,8 +109,8 @@ def _wake(pair, x, hidden, y, grads, scale):
     for k in range(n, 0, -1):
         u, t = states[k], states[k - 1]
         a = u @ pair.gen_weight(k) + pair.params[f"c{k - 1}"]  # generator logits of layer k-1
-        total += np.sum(t * a - _softplus(a), axis=1, dtype=np.float64)
-        delta = _sigmoid(a)
+        total += np.sum(t * a - softplus(a), axis=1, dtype=np.float64)
+        delta = sigmoid(a)
         np.subtract(t, delta, out=delta)
         delta *= scale / B
         _acc(grads, f"W{k}" if pair.tied else f"V{k}", u.T @ delta)  # transposed form, (d_k, d_{k-1})
@@ -128,8 +128,8 @@ def _sleep(pair, x, hidden, y, grads, scale):
         a = u @ pair.params[f"W{k}"].T + pair.params[f"b{k}"]
         if k < n:
             t = states[k]
-            total += np.sum(t * a - _softplus(a), axis=1, dtype=np.float64)
-            delta = _sigmoid(a)
+            total += np.sum(t * a - softplus(a), axis=1, dtype=np.float64)
+            delta = sigmoid(a)
             np.subtract(t, delta, out=delta)
         else:
             logp = log_softmax(a)

@@ -239,7 +239,7 @@ def test_l1_float32_grads_keep_dtype_and_full_structure(tied):
     pair = CoupledPair((12, 6, 5, 4), tied=tied, rng=rng, init_scale=0.3)
     x = (rng.random((10, 12)) < 0.5).astype(np.float32)
     y = rng.integers(0, 4, 10)
-    for terms, grads in (l1_step_grads(pair, x, y, rng), l2_step_grads(pair, x, y, rng, 1.0, "units"),
+    for _terms, grads in (l1_step_grads(pair, x, y, rng), l2_step_grads(pair, x, y, rng, 1.0, "units"),
                          l0_value_and_grad(pair, x, y)):
         assert sorted(grads) == sorted(pair.params)
         for key, g in grads.items():
