@@ -41,6 +41,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -73,13 +74,14 @@ FULL = {
     "curve_images": 1000,
     "cycle_per_class": 1000,
     "test_images": None,  # None: all of them
+    "train_images": None,  # None: all of them
     "rows": ROWS,
     "protocols": PROTOCOLS,
 }
 
 #: A version that runs in seconds on the embedded data (the pipeline's test).
 QUICK = dict(FULL, sizes=(784, 40, 10), epochs=1, S=5, K=5, curve_K=(1, 5), curve_images=50,
-             cycle_per_class=10, test_images=200)
+             cycle_per_class=10, test_images=200, train_images=2000)
 
 
 def _row_seed(seed: int, protocol: str, row: str) -> int:
@@ -231,6 +233,11 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocols must be drawn from {list(PROTOCOLS)}; got {protocol!r}.")
     dataset = get_dataset(data) if isinstance(data, (str, os.PathLike)) else data
+    if settings["train_images"] is not None:
+        n = settings["train_images"]
+        dataset = SimpleNamespace(train_images=dataset.train_images[:n], train_labels=dataset.train_labels[:n],
+                                  test_images=dataset.test_images, test_labels=dataset.test_labels,
+                                  source=f"{getattr(dataset, 'source', data)} (first {n} training images)")
     out, work = Path(out), Path(work)
     (out / "rows").mkdir(parents=True, exist_ok=True)
     key = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
@@ -302,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--K", type=int)
     p.add_argument("--S", type=int)
     p.add_argument("--test-images", type=int)
+    p.add_argument("--train-images", type=int)
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -311,7 +319,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     settings = dict(QUICK if args.quick else FULL)
     for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "K", "S",
-                 "test_images"):
+                 "test_images", "train_images"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
