@@ -163,7 +163,8 @@ def _plot_summary(table: list):
     axes[1].set(xlabel="K (importance samples)", ylabel="mean log p(x) (nats)", xscale="log",
                 title="importance-sampled bound rises with K")
     for ax in axes:
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     save_figure(fig, "05_learning_curves_and_K")
     plt.close(fig)
 
@@ -201,7 +202,8 @@ def _atomic_write(path: Path, text: str):
     os.replace(tmp, path)
 
 
-def run_experiment(data="embedded", out="results", work="runs/experiment", settings=None, progress=True):
+def run_experiment(data="embedded", out="results", work="runs/experiment", settings=None, progress=True,
+                   overwrite=False):
     """Train and evaluate every row and protocol; write table.json, table.md and figures.
 
     Parameters
@@ -216,6 +218,9 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
         Overrides of :data:`FULL`.
     progress : bool
         Show progress bars.
+    overwrite : bool
+        Replace row records (and restart checkpoints) made with other settings;
+        without it such a row is an error, so no earlier result is silently lost.
 
     Returns
     -------
@@ -250,19 +255,35 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
                 continue
             row_file = out / "rows" / f"{protocol}_{row}.json"
             if row_file.exists():
-                record = json.loads(row_file.read_text())
-                if record.get("settings") == key:
+                try:
+                    record = json.loads(row_file.read_text())
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    raise ValueError(f"{row_file}: not a readable row record ({exc}); remove it to "
+                                     "re-evaluate the row.") from None
+                old = record.get("settings") if isinstance(record, dict) else None
+                if old == key:
                     print(f"[{protocol} {row}] already evaluated with these settings: {row_file}", flush=True)
                     table.append(record)
                     continue
+                if not overwrite:
+                    changed = sorted(k for k in set(key) | set(old or {}) if (old or {}).get(k) != key.get(k))
+                    raise ValueError(f"{row_file} holds a row evaluated with other settings (differing: "
+                                     f"{', '.join(changed)}); pass overwrite=True (--overwrite) to replace "
+                                     "it, or choose another out folder.")
             print(f"[{protocol} {row}] training ...", flush=True)
             run_dir = work / protocol / row
-            pair, log = fit(
+            train = dict(
                 dataset=dataset, method=row, lam=settings["lam"], sizes=settings["sizes"],
                 epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer=settings["optimizer"],
-                lr=settings["lr"], seed=settings["seed"], out_dir=run_dir, binarization=protocol,
-                resume="auto", progress=progress, normalise=settings["normalise"], lr_decay=settings["lr_decay"],
+                lr=settings["lr"], lr_decay=settings["lr_decay"], normalise=settings["normalise"],
+                seed=settings["seed"], out_dir=run_dir, binarization=protocol, progress=progress,
             )
+            try:  # continue the row's checkpoint if there is one
+                pair, log = fit(resume="auto", **train)
+            except ValueError:  # a checkpoint made with other settings (CheckpointError is a ValueError)
+                if not overwrite:
+                    raise
+                pair, log = fit(resume=False, overwrite=True, **train)
             print(f"[{protocol} {row}] evaluating ...", flush=True)
             rng = np.random.default_rng(_row_seed(settings["seed"], protocol, row))
             record = {"protocol": protocol, "row": row, "tied": METHODS[row], "settings": key,
@@ -294,8 +315,12 @@ def _parse_ints(text: str, name: str):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m refimpl.experiment", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="embedded", help="'embedded', 'download' or a directory of MNIST files")
-    p.add_argument("--out", default="results", help="folder for table.json, table.md and row records")
-    p.add_argument("--work", default="runs/experiment", help="folder for checkpoints (resumed)")
+    p.add_argument("--out", help="folder for table.json, table.md and row records; default results "
+                   "(runs/quick/results with --quick, so a quick run never touches the committed table)")
+    p.add_argument("--work", help="folder for checkpoints (resumed); default runs/experiment "
+                   "(runs/quick/work with --quick)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace rows and checkpoints made with other settings (default: refuse)")
     p.add_argument("--quick", action="store_true", help="a seconds-long version (tiny network, 1 epoch)")
     p.add_argument("--rows", type=lambda t: tuple(t.split(",")), help=f"subset of {','.join(ROWS)}")
     p.add_argument("--protocols", type=lambda t: tuple(t.split(",")), help="subset of threshold,stochastic")
@@ -323,9 +348,14 @@ def main(argv=None) -> int:
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
+    if args.out is None:
+        args.out = "runs/quick/results" if args.quick else "results"
+    if args.work is None:
+        args.work = "runs/quick/work" if args.quick else "runs/experiment"
     try:
         start = time.perf_counter()
-        table = run_experiment(args.data, args.out, args.work, settings, progress=not args.no_progress)
+        table = run_experiment(args.data, args.out, args.work, settings, progress=not args.no_progress,
+                               overwrite=args.overwrite)
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
         print(f"python -m refimpl.experiment: error: {exc}", file=sys.stderr)
         return 2

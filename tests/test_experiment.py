@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -66,3 +67,38 @@ def test_experiment_bad_arguments_exit_2_with_one_line(argv, match, tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and match in err
+
+
+def test_experiment_refuses_to_replace_rows_made_with_other_settings(quick_run, tmp_path, capsys):
+    """Rerunning into a results folder with other settings fails with exit 2 and leaves the rows as they were;
+    --overwrite replaces exactly the rows it recomputes."""
+    _, out, work, _ = quick_run
+    out2, work2 = tmp_path / "out", tmp_path / "work"
+    shutil.copytree(out, out2)
+    shutil.copytree(work, work2)
+    before = (out2 / "rows" / "threshold_L0.json").read_text()
+    argv = TINY + ["--out", str(out2), "--work", str(work2), "--rows", "L0", "--protocols", "threshold",
+                   "--epochs", "2"]
+    assert experiment.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "epochs" in err and "--overwrite" in err
+    assert (out2 / "rows" / "threshold_L0.json").read_text() == before
+    assert experiment.main(argv + ["--overwrite"]) == 0
+    record = json.loads((out2 / "rows" / "threshold_L0.json").read_text())
+    assert record["settings"]["epochs"] == 2 and len(record["log"]) == 2
+
+
+def test_quick_experiment_defaults_never_write_to_results(monkeypatch, tmp_path):
+    """Without --out, --quick writes below runs/quick, never into the committed results folder."""
+    seen = {}
+
+    def fake_run(data, out, work, settings, progress, overwrite):
+        seen.update(out=out, work=work)
+        return []
+
+    monkeypatch.setattr(experiment, "run_experiment", fake_run)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "quick" / "results").mkdir(parents=True)
+    (tmp_path / "runs" / "quick" / "results" / "table.md").write_text("")
+    assert experiment.main(["--quick", "--no-progress"]) == 0
+    assert seen == {"out": "runs/quick/results", "work": "runs/quick/work"}
