@@ -246,6 +246,8 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
     out, work = Path(out), Path(work)
     (out / "rows").mkdir(parents=True, exist_ok=True)
     key = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
+    if key["train_images"] is None:  # all training images: recorded through "data" alone, as before the option
+        del key["train_images"]
     key["data"] = getattr(dataset, "source", str(data))
     table = []
     for protocol in settings["protocols"]:
