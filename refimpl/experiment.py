@@ -89,6 +89,21 @@ def _row_seed(seed: int, protocol: str, row: str) -> int:
     return seed * 1000 + 100 * PROTOCOLS.index(protocol) + ROWS.index(row)
 
 
+def _row_key(settings: dict, source: str) -> dict:
+    """The settings that make a row's result: what a rerun must match to reuse a row record.
+
+    ``rows`` and ``protocols`` only choose which rows run; the data enters by
+    content (the four standard MNIST files are checked against their SHA-256
+    wherever they are), and ``train_images`` only when a subset is used.
+    """
+    key = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
+           if k not in ("rows", "protocols")}
+    if key["train_images"] is None:
+        del key["train_images"]
+    key["data"] = "MNIST (the four standard files, SHA-256 verified)" if source.startswith("MNIST from") else source
+    return key
+
+
 def _test_set(dataset, protocol: str, n_images):
     x = (binarize(dataset.test_images, "threshold") if protocol == "threshold"
          else binarize(dataset.test_images, "stochastic", rng=np.random.default_rng(TEST_BINARIZATION_SEED)))
@@ -151,14 +166,14 @@ def _plot_summary(table: list):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for rec in table:
+    for rec in table:  # one colour per row, solid for threshold and dashed for stochastic binarisation
         epochs = [r["epoch"] for r in rec["log"]]
         errors = [r["test_error"] for r in rec["log"]]
-        style = "-" if rec["protocol"] == "threshold" else "--"
-        axes[0].plot(epochs, 100 * np.array(errors, dtype=float), style, label=f"{rec['row']} ({rec['protocol']})")
+        style = dict(color=f"C{ROWS.index(rec['row'])}", ls="-" if rec["protocol"] == "threshold" else "--",
+                     label=f"{rec['row']} ({rec['protocol']})")
+        axes[0].plot(epochs, 100 * np.array(errors, dtype=float), **style)
         if "curve" in rec:
-            axes[1].plot(rec["curve"]["K"], rec["curve"]["log_px"], style + "o",
-                         label=f"{rec['row']} ({rec['protocol']})")
+            axes[1].plot(rec["curve"]["K"], rec["curve"]["log_px"], marker="o", **style)
     axes[0].set(xlabel="epoch", ylabel="test error of the mean pass (%)", yscale="log", title="learning curves")
     axes[1].set(xlabel="K (importance samples)", ylabel="mean log p(x) (nats)", xscale="log",
                 title="importance-sampled bound rises with K")
@@ -245,10 +260,7 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
                                   source=f"{getattr(dataset, 'source', data)} (first {n} training images)")
     out, work = Path(out), Path(work)
     (out / "rows").mkdir(parents=True, exist_ok=True)
-    key = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
-    if key["train_images"] is None:  # all training images: recorded through "data" alone, as before the option
-        del key["train_images"]
-    key["data"] = getattr(dataset, "source", str(data))
+    key = _row_key(settings, getattr(dataset, "source", str(data)))
     table = []
     for protocol in settings["protocols"]:
         x_test, y_test = _test_set(dataset, protocol, settings["test_images"])
