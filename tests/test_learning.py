@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from refimpl.gradcheck import central_differences
 from refimpl.coupled import CoupledPair
 from refimpl.learning import (
     l0_value_and_grad,
@@ -44,19 +45,7 @@ def _states(sizes, seed, B=5):
 
 def _central_differences(f, pair, eps=1e-6):
     """d f / d params by central differences, every entry of every parameter (float64)."""
-    grads = {}
-    for key, p in pair.params.items():
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + eps
-            up = f(pair)
-            p[idx] = old - eps
-            down = f(pair)
-            p[idx] = old
-            g[idx] = (up - down) / (2 * eps)
-        grads[key] = g
-    return grads
+    return central_differences(lambda: f(pair), pair.params, eps)
 
 
 def _wake_objective(x, hidden, y):

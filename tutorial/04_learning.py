@@ -37,6 +37,7 @@ import numpy as np
 
 from refimpl.coupled import CoupledPair
 from refimpl.data import load_embedded
+from refimpl import gradcheck
 from refimpl.figures import save_figure
 from refimpl.learning import (
     l0_value_and_grad,
@@ -64,25 +65,10 @@ def tiny_pair(tied, seed):
     return pair
 
 
-def central_differences(f, pair, eps=1e-6):
-    """Central differences of f(pair) w.r.t. every parameter entry (checking helper)."""
-    out = {}
-    for key, p in pair.params.items():
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + eps
-            up = f(pair)
-            p[idx] = old - eps
-            down = f(pair)
-            p[idx] = old
-            g[idx] = (up - down) / (2 * eps)
-        out[key] = g
-    return out
+def central_differences(f, pair):
+    """Central differences of f(pair) w.r.t. every parameter entry (refimpl.gradcheck)."""
+    return gradcheck.central_differences(lambda: f(pair), pair.params)
 
-
-def max_discrepancy(a, b):
-    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
 
 
 # %% [markdown]
@@ -115,7 +101,7 @@ def l0_objective(p):
     return np.mean(np.log(p.recognise_mean(x)[np.arange(len(y)), y]))
 
 
-gap = max_discrepancy(grads, central_differences(l0_objective, pair))
+gap = gradcheck.max_discrepancy(grads, central_differences(l0_objective, pair))
 print(f"max |backprop - central differences| = {gap:.2e}")
 assert gap < 1e-7
 
@@ -171,7 +157,7 @@ def r_objective(p):
 
 
 fd_g, fd_r = central_differences(g_objective, pair), central_differences(r_objective, pair)
-gap = max_discrepancy(grads, {k: fd_g[k] + fd_r[k] for k in grads})
+gap = gradcheck.max_discrepancy(grads, {k: fd_g[k] + fd_r[k] for k in grads})
 print(f"G = {terms['G']:.4f} vs {g_objective(pair):.4f};  R = {terms['R']:.4f} vs {r_objective(pair):.4f}")
 print(f"max |L1 gradient - central differences of G + R| = {gap:.2e}")
 assert gap < 1e-7 and abs(terms["G"] - g_objective(pair)) < 1e-10
