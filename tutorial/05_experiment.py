@@ -48,6 +48,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FormatStrFormatter
 from IPython.display import Image, Markdown, display
 
 from refimpl.figures import save_figure
@@ -112,6 +113,8 @@ for ax, protocol in zip(axes, ("threshold", "stochastic")):
         ax.axvline(100 * rows[("threshold", "L0")]["test_error_mean_pass"], color="gray", ls="--", label="L0 test error")
     ax.set(xlabel="test error of the mean pass (%)", ylabel=f"log p(x), nats (K = {settings['K']})",
            title=f"{protocol} binarisation", xscale="log")
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.legend(fontsize=8)
 fig.tight_layout()
 save_figure(fig, "05_recognition_vs_generation")
@@ -213,7 +216,9 @@ for (name, row), r in sweeps.items():
                 xytext=(6, 4), fontsize=8)
 ax.axvline(100 * l0, color="gray", ls="--")
 ax.set(xscale="log", xlabel="test error of the mean pass (%)", ylabel="log p(x), nats (K = 100)",
-       title="tied pairs: attempts (colour) and the main table (gray)")
+       title="tied attempts (colour); main table in gray (circle tied, square untied)")
+ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
 save_figure(fig, "05_tied_attempts")
 
 # %% [markdown]
