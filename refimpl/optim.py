@@ -140,6 +140,7 @@ class Adam:
         self.eps = _check_real(eps, "eps", 0.0)
         self.t = 0
         self.m, self.v = {}, {}
+        self._scratch = {}
 
     def step(self, params, grads):
         """Ascend one step, updating ``params`` in place (``grads`` are not modified)."""
@@ -153,13 +154,15 @@ class Adam:
                 self.m[key] = np.zeros_like(p)
                 self.v[key] = np.zeros_like(p)
             m, v = self.m[key], self.v[key]
+            # two scratch arrays per parameter, so the update allocates nothing
+            step, denom = self._scratch.setdefault(key, (np.empty_like(p), np.empty_like(p)))
             m *= self.beta1
-            m += (1.0 - self.beta1) * g
+            m += np.multiply(g, 1.0 - self.beta1, out=step)         # m = b1 m + (1 - b1) g
             v *= self.beta2
-            v += (1.0 - self.beta2) * (g * g)
-            denom = np.sqrt(v / c2)
-            denom += self.eps
-            p += (self.lr / c1) * m / denom
+            v += np.multiply(np.multiply(g, g, out=step), 1.0 - self.beta2, out=step)  # v = b2 v + (1 - b2) g^2
+            np.sqrt(np.divide(v, c2, out=denom), out=denom)
+            denom += self.eps                                         # sqrt(v / c2) + eps
+            p += np.divide(np.multiply(m, self.lr / c1, out=step), denom, out=step)  # (lr / c1) m / denom
 
     def state_dict(self) -> dict:
         """Plain arrays and numbers: hyper-parameters, ``t``, ``m/<name>`` and ``v/<name>``."""
@@ -170,6 +173,7 @@ class Adam:
 
     def load_state_dict(self, d) -> None:
         """Restore from :meth:`state_dict` output (arrays copied)."""
+        self._scratch = {}
         self.lr = _check_real(float(d["lr"]), "lr", 0.0)
         self.beta1 = _check_real(float(d["beta1"]), "beta1", 0.0, 1.0, low_inclusive=True)
         self.beta2 = _check_real(float(d["beta2"]), "beta2", 0.0, 1.0, low_inclusive=True)
