@@ -85,8 +85,8 @@ DEFAULTS = {
     "epochs": 3,
     "batch_size": 100,
     "optimizer": "adam",
-    "lr": 1e-3,
-    "lr_decay": 1.0,
+    "lr": 3e-3,  # with lr_decay 0.85: the experiment's schedule (L0 reaches 2.0 % on MNIST with it)
+    "lr_decay": 0.85,
     "seed": 0,
     "binarization": "threshold",
     "normalise": "none",
@@ -252,7 +252,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         Total number of epochs (a resumed run continues up to this number).
     batch_size : int, default 100
     optimizer : {"sgd", "adam"}, default "adam"
-    lr : float, default 1e-3
+    lr : float, default 3e-3
         Step size (> 0).
     seed : int, default 0
         Seeds the one generator behind initialisation, shuffling, sampling and binarisation.
@@ -274,7 +274,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         Standard deviation of the initial weights.
     momentum : float, default 0.9
         SGD's momentum.
-    lr_decay : float, default 1.0
+    lr_decay : float, default 0.85
         Per-epoch factor of the step size: epoch ``e`` (1-based) uses
         ``lr * lr_decay ** (e - 1)``; 1.0 keeps it constant. The schedule does not
         depend on the total number of epochs, so a resumed run follows it exactly.
