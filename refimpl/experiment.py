@@ -49,7 +49,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .data import binarize, get_dataset
 from .evaluation import cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs
 from .figures import save_figure
-from .train import METHODS, TEST_BINARIZATION_SEED, fit, recognition_error
+from .train import METHODS, TEST_BINARIZATION_SEED, _int_at_least, _Parser, fit, recognition_error
 
 __all__ = ["ROWS", "PROTOCOLS", "FULL", "QUICK", "run_experiment", "main"]
 
@@ -327,7 +327,7 @@ def _parse_ints(text: str, name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m refimpl.experiment", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="python -m refimpl.experiment", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="embedded", help="'embedded', 'download' or a directory of MNIST files")
     p.add_argument("--out", help="folder for table.json, table.md and row records; default results "
                    "(runs/quick/results with --quick, so a quick run never touches the committed table)")
@@ -335,27 +335,30 @@ def build_parser() -> argparse.ArgumentParser:
                    "(runs/quick/work with --quick)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace rows and checkpoints made with other settings (default: refuse)")
-    p.add_argument("--quick", action="store_true", help="a seconds-long version (tiny network, 1 epoch)")
+    p.add_argument("--quick", action="store_true", help="a version of about a minute (tiny network, 1 epoch, 2,000 images)")
     p.add_argument("--rows", type=lambda t: tuple(t.split(",")), help=f"subset of {','.join(ROWS)}")
     p.add_argument("--protocols", type=lambda t: tuple(t.split(",")), help="subset of threshold,stochastic")
     p.add_argument("--sizes", type=lambda t: _parse_ints(t, "--sizes"))
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=_int_at_least(1))
     p.add_argument("--lr", type=float)
     p.add_argument("--lr-decay", type=float)
     p.add_argument("--lam", type=float)
     p.add_argument("--normalise", choices=("none", "units"))
-    p.add_argument("--seed", type=int)
-    p.add_argument("--K", type=int)
-    p.add_argument("--S", type=int)
-    p.add_argument("--test-images", type=int)
-    p.add_argument("--train-images", type=int)
+    p.add_argument("--seed", type=_int_at_least(0))
+    p.add_argument("--K", type=_int_at_least(1))
+    p.add_argument("--S", type=_int_at_least(1))
+    p.add_argument("--test-images", type=_int_at_least(1))
+    p.add_argument("--train-images", type=_int_at_least(1))
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already reported in one line
+        return exc.code if isinstance(exc.code, int) else 0
     settings = dict(QUICK if args.quick else FULL)
     for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "K", "S",
                  "test_images", "train_images"):

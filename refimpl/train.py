@@ -469,24 +469,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
-    return value
-
-
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
-    return value
+def _int_at_least(minimum):
+    """argparse type: an integer >= ``minimum``, with a one-line message otherwise."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}; got {text!r}")
+        return value
+    return parse
 
 
 def _number(minimum, strict):
@@ -531,9 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="L2's per-term normalisation; default %(default)s")
     p.add_argument("--sizes", type=_sizes, default=d["sizes"],
                    help="layer widths, comma-separated, 784,...,10; default 784,500,500,10")
-    p.add_argument("--epochs", type=_positive_int, default=d["epochs"],
+    p.add_argument("--epochs", type=_int_at_least(1), default=d["epochs"],
                    help="total epochs (a resumed run continues up to this); default %(default)s")
-    p.add_argument("--batch-size", type=_positive_int, default=d["batch_size"], help="default %(default)s")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=d["batch_size"], help="default %(default)s")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d["optimizer"],
                    help="default %(default)s")
     p.add_argument("--lr", type=_number(0.0, True), default=d["lr"], help="step size; default %(default)s")
@@ -543,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SGD momentum in [0, 1); default %(default)s")
     p.add_argument("--init-scale", type=_number(0.0, False), default=d["init_scale"],
                    help="standard deviation of the initial weights; default %(default)s")
-    p.add_argument("--seed", type=_nonnegative_int, default=d["seed"], help="default %(default)s")
+    p.add_argument("--seed", type=_int_at_least(0), default=d["seed"], help="default %(default)s")
     p.add_argument("--data", default=d["data"],
                    help="'embedded' (10k/2k offline subset), 'download', or a directory of MNIST files; "
                         "default %(default)s")

@@ -102,3 +102,13 @@ def test_quick_experiment_defaults_never_write_to_results(monkeypatch, tmp_path)
     (tmp_path / "runs" / "quick" / "results" / "table.md").write_text("")
     assert experiment.main(["--quick", "--no-progress"]) == 0
     assert seen == {"out": "runs/quick/results", "work": "runs/quick/work"}
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--K", "-3"], ["--S", "x"], ["--seed", "-1"]])
+def test_experiment_bad_numbers_exit_2_before_any_training(argv, tmp_path, capsys):
+    """A non-positive count is refused by the command line itself, in one line, before anything runs."""
+    code = experiment.main(TINY + argv + ["--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and argv[0] in err
+    assert not (tmp_path / "o").exists()
