@@ -54,7 +54,10 @@ from .train import METHODS, TEST_BINARIZATION_SEED, _int_at_least, _Parser, fit,
 __all__ = ["ROWS", "PROTOCOLS", "FULL", "QUICK", "run_experiment", "main"]
 
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
-GENERATIVE = ("L1", "L1u", "L2", "L2u")
+#: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep.
+EXTRA_ROWS = ("RWS", "RWSu")
+ALL_ROWS = ROWS + EXTRA_ROWS
+GENERATIVE = ("L1", "L1u", "L2", "L2u") + EXTRA_ROWS
 PROTOCOLS = ("threshold", "stochastic")
 
 #: Settings of the full experiment (the committed ``results/``).
@@ -86,7 +89,7 @@ QUICK = dict(FULL, sizes=(784, 40, 10), epochs=1, S=5, K=5, curve_K=(1, 5), curv
 
 def _row_seed(seed: int, protocol: str, row: str) -> int:
     """Evaluation seed of one row: fixed by the settings, different per row and protocol."""
-    return seed * 1000 + 100 * PROTOCOLS.index(protocol) + ROWS.index(row)
+    return seed * 1000 + 100 * PROTOCOLS.index(protocol) + ALL_ROWS.index(row)
 
 
 def _row_key(settings: dict, source: str) -> dict:
@@ -169,7 +172,7 @@ def _plot_summary(table: list):
     for rec in table:  # one colour per row, solid for threshold and dashed for stochastic binarisation
         epochs = [r["epoch"] for r in rec["log"]]
         errors = [r["test_error"] for r in rec["log"]]
-        style = dict(color=f"C{ROWS.index(rec['row'])}", ls="-" if rec["protocol"] == "threshold" else "--",
+        style = dict(color=f"C{ALL_ROWS.index(rec['row'])}", ls="-" if rec["protocol"] == "threshold" else "--",
                      label=f"{rec['row']} ({rec['protocol']})")
         axes[0].plot(epochs, 100 * np.array(errors, dtype=float), **style)
         if "curve" in rec:
@@ -247,8 +250,8 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
     if unknown:
         raise ValueError(f"settings has unknown keys {sorted(unknown)}; known: {sorted(FULL)}.")
     for row in settings["rows"]:
-        if row not in ROWS:
-            raise ValueError(f"rows must be drawn from {list(ROWS)}; got {row!r}.")
+        if row not in ALL_ROWS:
+            raise ValueError(f"rows must be drawn from {list(ALL_ROWS)}; got {row!r}.")
     for protocol in settings["protocols"]:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocols must be drawn from {list(PROTOCOLS)}; got {protocol!r}.")
@@ -336,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace rows and checkpoints made with other settings (default: refuse)")
     p.add_argument("--quick", action="store_true", help="a version of about a minute (tiny network, 1 epoch, 2,000 images)")
-    p.add_argument("--rows", type=lambda t: tuple(t.split(",")), help=f"subset of {','.join(ROWS)}")
+    p.add_argument("--rows", type=lambda t: tuple(t.split(",")), help=f"subset of {','.join(ALL_ROWS)}")
     p.add_argument("--protocols", type=lambda t: tuple(t.split(",")), help="subset of threshold,stochastic")
     p.add_argument("--sizes", type=lambda t: _parse_ints(t, "--sizes"))
     p.add_argument("--epochs", type=_int_at_least(1))

@@ -11,6 +11,9 @@ method    tied    objective ascended (batch means)
 ``L1u``   no      :math:`G + R` (two separate networks)
 ``L2``    yes     :math:`s_G G + s_R R + \lambda\,L0` (hybrid)
 ``L2u``   no      the same, untied
+``RWS``   yes     reweighted wake-sleep, K = 5 (beyond the paper:
+                  :func:`refimpl.learning.rws_step_grads`)
+``RWSu``  no      the same, untied
 ========  ======  =====================================================
 
 Reproducibility: one ``numpy.random.Generator``, made from ``seed``, draws
@@ -64,13 +67,15 @@ from tqdm import tqdm
 from .checkpoint import CHECKPOINT_JSON, CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
 from .coupled import CoupledPair
 from .data import binarize, get_dataset
-from .learning import NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads
+from .learning import NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads
 from .optim import SGD, Adam
 
 __all__ = ["DEFAULTS", "METHODS", "TEST_BINARIZATION_SEED", "fit", "main", "recognition_error"]
 
 #: method -> whether the generator's weights are tied to the recogniser's (L0 ignores the generator).
-METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False}
+METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False}
+#: Importance samples per image of the reweighted wake-sleep rules RWS and RWSu.
+RWS_SAMPLES = 5
 OPTIMIZERS = ("sgd", "adam")
 BINARIZATIONS = ("threshold", "stochastic")
 #: Seed of the one stochastic binarisation of the test set (the same for every training seed).
@@ -219,6 +224,9 @@ def _step(method, pair, x, y, rng, lam, normalise):
     if method in ("L1", "L1u"):
         terms, grads = l1_step_grads(pair, x, y, rng)
         return terms, terms["G"] + terms["R"], grads
+    if method in ("RWS", "RWSu"):
+        terms, grads = rws_step_grads(pair, x, y, rng, n_samples=RWS_SAMPLES)
+        return terms, terms["G"] + terms["Q"] + terms["R"], grads
     terms, grads = l2_step_grads(pair, x, y, rng, lam, normalise=normalise)
     objective = terms["objective"]
     return {k: v for k, v in terms.items() if k != "objective"}, objective, grads

@@ -17,6 +17,7 @@ from refimpl.learning import (
     l0_value_and_grad,
     l1_step_grads,
     l2_step_grads,
+    rws_step_grads,
     sleep_value_and_grad,
     wake_value_and_grad,
 )
@@ -331,3 +332,64 @@ def test_l1u_untied_terms_update_separate_networks(sizes):
         wake_only, sleep_only = key[0] in "Vc", key[0] in "Wb"
         assert (np.abs(gw[key]).max() > 0) == wake_only, key
         assert (np.abs(gs[key]).max() > 0) == sleep_only, key
+
+
+@pytest.mark.parametrize("sizes", [(5, 3, 2), (6, 4, 3, 3)])
+@pytest.mark.parametrize("tied", [True, False])
+def test_rws_gradient_matches_central_differences_with_weights_held_fixed(sizes, tied):
+    """Reweighted wake-sleep: the gradient equals central differences of sum_k w_k [log p + log q] / B + R.
+
+    The samples are replayed from the same seed and the importance weights w_k are computed in the
+    test from the SBN log-probabilities, then held fixed, as the method prescribes."""
+    pair, K, B = _pair(sizes, tied, seed=11), 4, 3
+    x, _, y = _states(sizes, seed=12, B=B)
+    terms, grads = rws_step_grads(pair, x, y, np.random.default_rng(5), n_samples=K)
+    replay = np.random.default_rng(5)
+    xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
+    hidden = pair.sample_hidden(xr, replay)
+    hidden_d, x_d = pair.sample_generator(y, replay)
+    oh, ohr = one_hot(y, sizes[-1]), one_hot(yr, sizes[-1])
+
+    def log_p(p):  # log p(x, h | y), generator SBN
+        return p.generator().log_prob(ohr, list(reversed(hidden)) + [xr])
+
+    def log_q_hy(p):  # log q(h, y | x), recogniser SBN
+        return p.recogniser().log_prob(xr, hidden + [ohr])
+
+    n = len(sizes) - 1
+    top = hidden[-1] if hidden else xr
+    log_q_y = categorical_log_prob(ohr, top @ pair.params[f"W{n}"].T + pair.params[f"b{n}"])
+    log_w = (log_p(pair) - (log_q_hy(pair) - log_q_y)).reshape(B, K)
+    w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+    w = (w / w.sum(axis=1, keepdims=True)).reshape(-1)
+
+    def objective(p):
+        sleep = np.mean(p.recogniser().log_prob(x_d, hidden_d + [oh]))
+        return float(np.sum(w * (log_p(p) + log_q_hy(p))) / B + sleep)
+
+    _assert_grads_close(grads, _central_differences(objective, pair))
+    assert_allclose(terms["G"], np.sum(w * log_p(pair)) / B, rtol=1e-12)
+    bound = np.mean(np.log(np.mean(np.exp(log_w), axis=1)))
+    assert_allclose(terms["bound"], bound, rtol=1e-10)
+
+
+def test_rws_with_one_sample_is_wake_plus_wake_q_plus_sleep():
+    """With K = 1 every weight is 1: G is the plain wake term at the recogniser's sample."""
+    pair = _pair((5, 3, 2), True, seed=2)
+    x, _, y = _states((5, 3, 2), seed=3)
+    terms, _ = rws_step_grads(pair, x, y, np.random.default_rng(9), n_samples=1)
+    hidden = pair.sample_hidden(x, np.random.default_rng(9))
+    g, _ = wake_value_and_grad(pair, x, hidden, y)
+    assert_allclose(terms["G"], g, rtol=1e-12)
+    assert_allclose(terms["bound"], np.mean(pair.log_p(x, hidden, y) - (pair.log_q(x, hidden, y)
+                    - categorical_log_prob(one_hot(y, 2), hidden[0] @ pair.params["W2"].T + pair.params["b2"]))),
+                    rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_rws_rejects_a_bad_number_of_samples(bad):
+    """n_samples must be a positive integer; the message names it."""
+    pair = _pair((5, 3, 2), True, seed=2)
+    x, _, y = _states((5, 3, 2), seed=3)
+    with pytest.raises(ValueError, match="n_samples"):
+        rws_step_grads(pair, x, y, np.random.default_rng(0), n_samples=bad)
