@@ -385,9 +385,9 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
     Bornschein and Bengio's reweighted wake-sleep (arXiv:1406.2751) with the label
     observed: draw ``K`` hidden states :math:`h_k \sim q(h \mid x)` per real image,
     weigh them by the self-normalised importance weights
-    :math:`	ilde w_k \propto p(x, h_k \mid y) / q(h_k \mid x)` (held fixed), and
-    ascend, for the generator, :math:`\sum_k 	ilde w_k \log p(x, h_k \mid y)`
-    ("wake-p") and, for the recogniser, :math:`\sum_k 	ilde w_k \log q(h_k, y \mid x)`
+    :math:`\tilde w_k \propto p(x, h_k \mid y) / q(h_k \mid x)` (held fixed), and
+    ascend, for the generator, :math:`\sum_k \tilde w_k \log p(x, h_k \mid y)`
+    ("wake-p") and, for the recogniser, :math:`\sum_k \tilde w_k \log q(h_k, y \mid x)`
     ("wake-q": it learns from real images, not only from dreams), plus the sleep
     term R of :func:`l1_step_grads`. With tied weights all three add onto the one
     :math:`W^k`.
@@ -408,7 +408,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
     terms : dict
         ``"G"`` and ``"Q"``: batch means of the weighted wake terms; ``"R"``: the
         sleep term; ``"bound"``: the mean importance-sampled bound
-        :math:`\log rac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)`.
+        :math:`\log \frac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)`.
     grads : dict of str -> ndarray
         Gradient of :math:`G + Q + R` with the weights held fixed.
 
