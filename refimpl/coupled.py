@@ -340,14 +340,24 @@ class CoupledPair:
         rng = check_rng(rng)
         return self._sample_hidden(self._x(x), rng)
 
-    def _log_q(self, x, hidden, y):
-        n, u, total = self.n_layers, x, 0.0
-        for k in range(1, n):
+    def _log_q_hidden(self, x, hidden):
+        """Per-row log q(h | x) of the hidden layers alone (float64)."""
+        u, total = x, 0.0
+        for k in range(1, self.n_layers):
             a = u @ self.params[f"W{k}"].T + self.params[f"b{k}"]
             total = total + _bernoulli_log_lik(hidden[k - 1], a)
             u = hidden[k - 1]
-        a = (u @ self.params[f"W{n}"].T + self.params[f"b{n}"]).astype(np.float64)
-        return total + log_softmax(a)[np.arange(len(y)), y]
+        return total
+
+    def _log_q_label(self, x, hidden, y):
+        """Per-row log q(y | h^{n-1}) of the categorical top layer (float64)."""
+        n = self.n_layers
+        top = hidden[-1] if hidden else x
+        a = (top @ self.params[f"W{n}"].T + self.params[f"b{n}"]).astype(np.float64)
+        return log_softmax(a)[np.arange(len(y)), y]
+
+    def _log_q(self, x, hidden, y):
+        return self._log_q_hidden(x, hidden) + self._log_q_label(x, hidden, y)
 
     def log_q(self, x, hidden, y):
         r"""Per-row :math:`\log q(h, y \mid x)` of the recogniser (M3, categorical top).

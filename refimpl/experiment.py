@@ -47,7 +47,8 @@ import numpy as np
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import binarize, get_dataset
-from .evaluation import cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs
+from .evaluation import (cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs,
+                         test_error)
 from .figures import save_figure
 from .train import METHODS, TEST_BINARIZATION_SEED, _int_at_least, _Parser, fit, recognition_error
 
@@ -121,7 +122,7 @@ def evaluate_row(pair, row: str, x, y, settings: dict, rng) -> dict:
     start = time.perf_counter()
     result = {"test_error_mean_pass": recognition_error(pair, x, y)}
     probs = mc_class_probs(pair, x, settings["S"], rng)
-    result["test_error_mc"] = float(np.mean(np.argmax(probs, axis=1) != y))
+    result["test_error_mc"] = test_error(probs, y)
     if row in GENERATIVE:
         ll = importance_log_likelihood(pair, x, settings["K"], rng)
         result["log_px_y"] = float(np.mean(ll.log_px_y[np.arange(y.size), y]))

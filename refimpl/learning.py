@@ -369,16 +369,6 @@ def _l0_value(pair, x, y):
     return float(np.mean(log_softmax(logits)[np.arange(x.shape[0]), y], dtype=np.float64))
 
 
-def _log_q_hidden(pair, x, hidden):
-    """Per-row log q(h | x) of the hidden layers alone (the proposal of importance sampling)."""
-    total, u = 0.0, x
-    for k in range(1, pair.n_layers):
-        a = u @ pair.params[f"W{k}"].T + pair.params[f"b{k}"]
-        total = total + np.sum(hidden[k - 1] * a - softplus(a), axis=1, dtype=np.float64)
-        u = hidden[k - 1]
-    return total
-
-
 def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
     r"""One reweighted wake-sleep step (beyond the paper): importance-weighted wake terms plus sleep.
 
@@ -430,8 +420,9 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
     hidden = pair._sample_hidden(xr, rng)
     log_p = pair._log_p(xr, hidden, yr)
-    log_q = pair._log_q(xr, hidden, yr)
-    log_w = (log_p - _log_q_hidden(pair, xr, hidden)).reshape(B, K)
+    log_q_h = pair._log_q_hidden(xr, hidden)  # the proposal q(h | x)
+    log_q = log_q_h + pair._log_q_label(xr, hidden, yr)  # log q(h, y | x)
+    log_w = (log_p - log_q_h).reshape(B, K)
     w = np.exp(log_w - logsumexp(log_w, axis=1, keepdims=True)).reshape(-1)  # each image's weights sum to 1
     grads = _empty_grads(pair)
     scale = (w * K).astype(pair.dtype)[:, None]  # _wake and _sleep divide by their B * K rows
