@@ -47,7 +47,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / 
 def load_data(directory, n_train, n_test, rng):
     """Binarised MNIST (threshold 0.5) if present, else random binary images of the same shape."""
     try:
-        from refimpl.data import binarize, load_mnist
+        from refimpl.lab.data import binarize, load_mnist
 
         ds = load_mnist(directory)
         xtr = binarize(ds.train_images[:n_train]).astype(np.float32)

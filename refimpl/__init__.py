@@ -11,15 +11,13 @@ implements:
 - :mod:`refimpl.coupled`: the recogniser-generator pair tied by transposition (M9, M10);
 - :mod:`refimpl.consistency`: one joint for both directions, measured (M11);
 - :mod:`refimpl.learning`, :mod:`refimpl.optim`: gradients by hand and optimisers (L0, L1, L1u, L2);
-- :mod:`refimpl.train` (``python -m refimpl.train``), :mod:`refimpl.checkpoint`: training;
-- :mod:`refimpl.evaluation`, :mod:`refimpl.experiment` (``python -m refimpl.experiment``): the MNIST experiment;
-- :mod:`refimpl.data`: MNIST files, the embedded subset, binarisation.
+- :mod:`refimpl.evaluation`: importance-sampled log-likelihood and cycle accuracy;
+- :mod:`refimpl.lab`: the MNIST lab (data, checkpoints, training loop, experiment and their
+  commands), apart from the lesson and skippable on a first reading.
 """
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .consistency import consistency_gap, pair_consistency_gap, rbm_joint, stationary_consistency
 from .coupled import CoupledPair
-from .data import Dataset, binarize, download_mnist, get_dataset, load_embedded, load_mnist, read_idx
 from .evaluation import cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs
 from .exact import brute_force_marginals, exact_marginals, layer_state_distributions
 from .forward import forward_log_prob, forward_marginals, mean_pass, preactivation_moments
@@ -39,11 +37,9 @@ __all__ = [
     "CoupledPair", "consistency_gap", "pair_consistency_gap", "rbm_joint", "stationary_consistency",
     # learning (L0-L2)
     "l0_value_and_grad", "wake_value_and_grad", "sleep_value_and_grad", "l1_step_grads", "l2_step_grads",
-    "SGD", "Adam", "save_checkpoint", "load_checkpoint", "CheckpointError",
+    "SGD", "Adam",
     # evaluation
     "mc_class_probs", "importance_log_likelihood", "log_likelihood_curve", "cycle_accuracy",
-    # data
-    "Dataset", "read_idx", "load_mnist", "download_mnist", "load_embedded", "get_dataset", "binarize",
     # numerics
     "sigmoid", "softplus", "log_sigmoid", "logsumexp", "softmax", "log_softmax",
 ]

@@ -6,7 +6,7 @@ Usage (from the project root)::
 
 ``DIR`` defaults to ``../shared/data/mnist`` relative to the project root. The script
 
-1. loads the four standard files with their SHA-256 checked (``refimpl.data.load_mnist``);
+1. loads the four standard files with their SHA-256 checked (``refimpl.lab.data.load_mnist``);
 2. draws 10,000 training and 2,000 test indices without replacement with
    ``np.random.default_rng(SEED)`` and sorts them;
 3. quantises each pixel to 4 bits, ``level = round(pixel * 15 / 255) = (pixel + 8) // 17``
@@ -64,7 +64,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))  # run from a clone without installing
-    from refimpl.data import EMBEDDED_FILE, EMBEDDED_SHA256, load_mnist
+    from refimpl.lab.data import EMBEDDED_FILE, EMBEDDED_SHA256, load_mnist
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")

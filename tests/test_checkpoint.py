@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refimpl import checkpoint as ckpt_mod
-from refimpl.checkpoint import CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
+from refimpl.lab import checkpoint as ckpt_mod
+from refimpl.lab.checkpoint import CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
 from refimpl.optim import SGD, Adam
 
 SIZES = (12, 5, 3)

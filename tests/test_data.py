@@ -1,4 +1,4 @@
-"""Tests for refimpl.data: IDX reading, MNIST loading and download, the embedded subset, binarisation.
+"""Tests for refimpl.lab.data: IDX reading, MNIST loading and download, the embedded subset, binarisation.
 
 Every check is independent of the code under test: IDX files are written by a tiny writer
 defined here, expected MNIST figures come from shared/data/mnist/README.md, quantisation is
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from refimpl import data as data_module
-from refimpl.data import (
+from refimpl.lab import data as data_module
+from refimpl.lab.data import (
     MNIST_FILES,
     binarize,
     default_cache_dir,
@@ -324,7 +324,7 @@ def test_embedded_subset_has_documented_shapes_labels_and_16_grey_levels(embedde
 
 
 def test_embedded_subset_file_matches_recorded_checksum():
-    """The shipped file's SHA-256, computed here, equals the figure recorded in refimpl.data."""
+    """The shipped file's SHA-256, computed here, equals the figure recorded in refimpl.lab.data."""
     sha = hashlib.sha256(data_module.EMBEDDED_FILE.read_bytes()).hexdigest()
     assert sha == data_module.EMBEDDED_SHA256
 

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from refimpl import experiment
+from refimpl.lab import experiment
 
 TINY = ["--quick", "--sizes", "784,16,10", "--test-images", "100", "--no-progress"]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import refimpl.train as train_mod
-from refimpl.checkpoint import CheckpointError, load_checkpoint
+import refimpl.lab.train as train_mod
+from refimpl.lab.checkpoint import CheckpointError, load_checkpoint
 from refimpl.coupled import CoupledPair
-from refimpl.data import Dataset, load_embedded
-from refimpl.train import fit, main, recognition_error
+from refimpl.lab.data import Dataset, load_embedded
+from refimpl.lab.train import fit, main, recognition_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -357,8 +357,8 @@ def test_cli_help_exits_0(capsys):
 
 
 def test_cli_subprocess_unknown_method():
-    """A real `python -m refimpl.train --method XYZ` exits 2 with one line on stderr and no traceback."""
-    proc = subprocess.run([sys.executable, "-m", "refimpl.train", "--method", "XYZ"], cwd=ROOT,
+    """A real `python -m refimpl.lab.train --method XYZ` exits 2 with one line on stderr and no traceback."""
+    proc = subprocess.run([sys.executable, "-m", "refimpl.lab.train", "--method", "XYZ"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from refimpl.exact import brute_force_marginals, exact_marginals, layer_state_distributions
-from refimpl.figures import save_figure
+from refimpl.lab.figures import save_figure
 from refimpl.sbn import SigmoidBeliefNet, categorical_log_prob
 
 SEED = 0

@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from refimpl.exact import exact_marginals, layer_state_distributions
-from refimpl.figures import save_figure
+from refimpl.lab.figures import save_figure
 from refimpl.forward import (
     expected_sigmoid_logit,
     forward_log_prob,

@@ -50,7 +50,7 @@ from refimpl.consistency import (
     transposed_generator,
 )
 from refimpl.coupled import CoupledPair
-from refimpl.figures import save_figure
+from refimpl.lab.figures import save_figure
 
 SEED = 2017
 SIZES = (6, 4, 3)          # a tiny coupled pair: 6 pixels, 4 hidden units, 3 classes

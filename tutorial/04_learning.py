@@ -36,16 +36,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from refimpl.coupled import CoupledPair
-from refimpl.data import load_embedded
+from refimpl.lab.data import load_embedded
 from refimpl import gradcheck
-from refimpl.figures import save_figure
+from refimpl.lab.figures import save_figure
 from refimpl.learning import (
     l0_value_and_grad,
     l1_step_grads,
     l2_step_grads,
 )
 from refimpl.sbn import one_hot
-from refimpl.train import fit
+from refimpl.lab.train import fit
 
 SEED = 2017
 TINY = (6, 4, 3, 3)          # a tiny pair for the gradient checks (float64)
@@ -231,9 +231,9 @@ assert abs(terms2["objective"] - expected) < 1e-12
 # ## A short run on MNIST
 #
 # The package ships 10,000 training and 2,000 test MNIST images (binarised at 0.5 here).
-# `refimpl.train.fit` runs the loop that the update equations above imply: shuffle, take a
+# `refimpl.lab.train.fit` runs the loop that the update equations above imply: shuffle, take a
 # batch, compute the rule's gradient, let the optimiser ascend, and after each epoch measure
-# the test error of the mean pass. It is the same function that `python -m refimpl.train`
+# the test error of the mean pass. It is the same function that `python -m refimpl.lab.train`
 # and the experiment call. The smaller network (784-100-100-10) and ten epochs keep this to
 # seconds; the optimiser settings are the experiment's (Adam, step size 3e-3 shrinking by
 # 0.85 per epoch). Every rule starts from the same seed.
@@ -292,7 +292,7 @@ assert runs["L0"]["test_error"] < 0.1 and runs["L2"]["test_error"] < 0.2
 assert all(runs[r]["log"][-1]["terms"]["G"] > runs[r]["log"][0]["terms"]["G"] + 50 for r in generative)
 
 # %% [markdown]
-# Computed by `refimpl.train.fit` with `refimpl.learning.l1_step_grads`, `l2_step_grads`,
+# Computed by `refimpl.lab.train.fit` with `refimpl.learning.l1_step_grads`, `l2_step_grads`,
 # `l0_value_and_grad` and `refimpl.optim.Adam` · checked by
 # `tests/test_learning.py::test_l1_a_few_hundred_steps_increase_the_objective`,
 # `tests/test_learning.py::test_l0_a_few_hundred_steps_increase_the_objective`,

@@ -21,10 +21,10 @@
 # > perform well in both recognition and generation.
 #
 # This notebook measures it. It does not retrain anything: the table was produced by
-# `python -m refimpl.experiment` on the full MNIST files (the exact command is in
+# `python -m refimpl.lab.experiment` on the full MNIST files (the exact command is in
 # `results/command.txt`) and committed to `results/`; the notebook reads it, draws it and
 # states what it shows. To reproduce it, run that command (about an hour on two cores); to
-# see the pipeline work in a minute, run `python -m refimpl.experiment --quick`.
+# see the pipeline work in a minute, run `python -m refimpl.lab.experiment --quick`.
 #
 # **What is reconstructed here.** The paper's full text is not available to this project, and
 # its abstract names no dataset, architecture or learning rule. Everything below is this
@@ -51,7 +51,7 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter
 from IPython.display import Image, Markdown, display
 
-from refimpl.figures import save_figure
+from refimpl.lab.figures import save_figure
 
 ROOT = Path.cwd().parent if Path.cwd().name == "tutorial" else Path.cwd()
 RESULTS = ROOT / "results"
@@ -305,7 +305,7 @@ assert max(gaps) < 0.01
 #
 # ## Exercises
 #
-# 1. Run `python -m refimpl.experiment --quick` and read `runs/quick/results/table.md`. Which
+# 1. Run `python -m refimpl.lab.experiment --quick` and read `runs/quick/results/table.md`. Which
 #    numbers are meaningful after one epoch of a 784-40-10 network, and which are not?
 # 2. The K curve rises by 13 to 22 nats from K = 1 to K = 1000, most for the tied hybrid L2. What does that say about the
 #    recogniser as a proposal for the generator's posterior, and why might tying with a

@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["figures_dir", "save_figure"]
 
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def figures_dir() -> Path:

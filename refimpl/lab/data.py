@@ -9,7 +9,7 @@ module provides the data, nothing else:
 - :func:`download_mnist` fetches them into a user cache, verified and written
   atomically;
 - :func:`load_embedded` loads the offline default shipped in
-  ``refimpl/embedded/``: a fixed random subset of MNIST (10,000 training and
+  ``refimpl/lab/embedded/``: a fixed random subset of MNIST (10,000 training and
   2,000 test images) with grey levels quantised to 4 bits (16 levels);
 - :func:`binarize` turns grey levels into the 0/1 images the networks see,
   by threshold (``grey > 0.5``) or by Bernoulli draws;
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_float_array, check_choice, check_finite, check_rng
+from .._validation import as_float_array, check_choice, check_finite, check_rng
 
 __all__ = [
     "MNIST_FILES",
@@ -380,7 +380,7 @@ def load_embedded() -> Dataset:
     -----
     The images are a random subset, drawn once with a fixed seed and stored
     with their indices in the full files; ``scripts/make_embedded.py`` makes
-    the file and ``refimpl/embedded/README.md`` documents it. Threshold
+    the file and ``refimpl/lab/embedded/README.md`` documents it. Threshold
     binarisation at 0.5 gives the same images as on the full files, since
     ``level >= 8`` exactly when ``pixel >= 128``.
 

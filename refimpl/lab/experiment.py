@@ -1,6 +1,6 @@
 r"""The MNIST experiment: does one tied pair recognise and generate well at once?
 
-``python -m refimpl.experiment --data DIR --out results/`` trains every row of
+``python -m refimpl.lab.experiment --data DIR --out results/`` trains every row of
 one table with the same architecture, epochs, batch size and seed, evaluates
 each on the test images, and writes ``table.json``, ``table.md`` and the
 figures. Rows (method.md, section 5):
@@ -17,7 +17,7 @@ L2u        the same, untied
 
 Two protocols: ``threshold`` (images binarised at 0.5, every row) and
 ``stochastic`` (training images re-drawn as Bernoulli(grey level) every epoch,
-the test set drawn once with :data:`refimpl.train.TEST_BINARIZATION_SEED`;
+the test set drawn once with :data:`refimpl.lab.train.TEST_BINARIZATION_SEED`;
 the generative rows only), the second being the protocol of published MNIST
 log-likelihoods.
 
@@ -47,7 +47,7 @@ import numpy as np
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import binarize, get_dataset
-from .evaluation import (cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs,
+from ..evaluation import (cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs,
                          test_error)
 from .figures import save_figure
 from .train import METHODS, TEST_BINARIZATION_SEED, _int_at_least, _Parser, fit, recognition_error
@@ -331,7 +331,7 @@ def _parse_ints(text: str, name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m refimpl.experiment", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="python -m refimpl.lab.experiment", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="embedded", help="'embedded', 'download' or a directory of MNIST files")
     p.add_argument("--out", help="folder for table.json, table.md and row records; default results "
                    "(runs/quick/results with --quick, so a quick run never touches the committed table)")
@@ -378,9 +378,9 @@ def main(argv=None) -> int:
         table = run_experiment(args.data, args.out, args.work, settings, progress=not args.no_progress,
                                overwrite=args.overwrite)
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
-        print(f"python -m refimpl.experiment: error: {exc}", file=sys.stderr)
+        print(f"python -m refimpl.lab.experiment: error: {exc}", file=sys.stderr)
         return 2
-    command = "python -m refimpl.experiment " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m refimpl.lab.experiment " + " ".join(sys.argv[1:] if argv is None else argv)
     _atomic_write(Path(args.out) / "command.txt",
                   f"{command}\n# {len(table)} rows in {time.perf_counter() - start:.0f} s\n")
     print(Path(args.out, "table.md").read_text())

@@ -1,4 +1,4 @@
-r"""Training a coupled pair on MNIST: the :func:`fit` loop and the ``python -m refimpl.train`` command.
+r"""Training a coupled pair on MNIST: the :func:`fit` loop and the ``python -m refimpl.lab.train`` command.
 
 One call of :func:`fit` trains a :class:`refimpl.coupled.CoupledPair` by one of
 the learning rules of :mod:`refimpl.learning`:
@@ -20,7 +20,7 @@ Reproducibility: one ``numpy.random.Generator``, made from ``seed``, draws
 everything in order: the initial weights, then per epoch the stochastic
 binarisation of the training images (if chosen), the shuffling, and the
 samples of every L1/L2 step. Parameters are float32. After every epoch a
-checkpoint (:mod:`refimpl.checkpoint`) holds the parameters, the optimiser
+checkpoint (:mod:`refimpl.lab.checkpoint`) holds the parameters, the optimiser
 state and the generator's state, so training 2 epochs in one run or 1 epoch
 and then 1 more with ``resume=True`` gives bit-identical parameters.
 
@@ -36,10 +36,10 @@ run and seed), while the training images are re-drawn every epoch.
 Command line (the defaults, L1 tied with the experiment's 784-500-500-10 for 3
 epochs of the embedded 10,000 images, take about a minute on two cores)::
 
-    python -m refimpl.train                       # defaults: see DEFAULTS and --help
-    python -m refimpl.train --method L2 --lam 10 --sizes 784,500,500,10 --epochs 20 \
+    python -m refimpl.lab.train                       # defaults: see DEFAULTS and --help
+    python -m refimpl.lab.train --method L2 --lam 10 --sizes 784,500,500,10 --epochs 20 \
         --data download --out runs/l2             # the experiment's architecture on full MNIST
-    python -m refimpl.train --method L2 --lam 10 --sizes 784,500,500,10 --epochs 30 \
+    python -m refimpl.lab.train --method L2 --lam 10 --sizes 784,500,500,10 --epochs 30 \
         --data download --out runs/l2 --resume   # same settings: continue up to epoch 30
 
 A fresh run refuses an ``--out`` that already holds a checkpoint (``--resume``
@@ -65,10 +65,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .checkpoint import CHECKPOINT_JSON, CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
-from .coupled import CoupledPair
+from ..coupled import CoupledPair
 from .data import binarize, get_dataset
-from .learning import NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads
-from .optim import SGD, Adam
+from ..learning import NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads
+from ..optim import SGD, Adam
 
 __all__ = ["DEFAULTS", "METHODS", "TEST_BINARIZATION_SEED", "fit", "main", "recognition_error"]
 
@@ -248,7 +248,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         ``sizes`` drawn from the seeded generator with ``init_scale``.
     dataset : str, os.PathLike or Dataset, default "embedded"
         ``"embedded"``, ``"download"``, a directory of MNIST files
-        (:func:`refimpl.data.get_dataset`), or an object with ``train_images``,
+        (:func:`refimpl.lab.data.get_dataset`), or an object with ``train_images``,
         ``train_labels``, ``test_images``, ``test_labels`` (grey levels in [0, 1]).
     method : {"L0", "L1", "L1u", "L2", "L2u"}, default "L1"
         The learning rule; ``L1u``/``L2u`` train an untied pair.
@@ -303,7 +303,7 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
     ValueError
         For an invalid argument (naming it), sizes that do not fit the data, a
         fresh run into a directory holding a checkpoint, and (as
-        :class:`refimpl.checkpoint.CheckpointError`) a corrupted or mismatching checkpoint.
+        :class:`refimpl.lab.checkpoint.CheckpointError`) a corrupted or mismatching checkpoint.
     FileNotFoundError
         If ``resume=True`` and ``out_dir`` holds no checkpoint, or the data directory is missing.
 
@@ -519,9 +519,9 @@ def _sizes(text):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m refimpl.train``."""
+    """The argument parser of ``python -m refimpl.lab.train``."""
     d = DEFAULTS
-    p = _Parser(prog="python -m refimpl.train",
+    p = _Parser(prog="python -m refimpl.lab.train",
                 description="Train a recogniser/generator pair on MNIST with L0, L1, L1u, L2 or L2u; "
                             "checkpoint after every epoch; --resume continues bit-identically.")
     p.add_argument("--method", choices=list(METHODS), default=d["method"],
@@ -561,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run ``python -m refimpl.train`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+    """Run ``python -m refimpl.lab.train`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
     0 on success, 2 for wrong arguments, a missing or mismatching checkpoint or
     data (one line on stderr), 1 if the data download fails, 130 if interrupted.
