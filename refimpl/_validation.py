@@ -139,3 +139,91 @@ def check_labels(
     if batch is not None and arr.shape[0] != batch:
         raise ValueError(f"{name} must have shape ({batch},) to match {against}; got shape {arr.shape}.")
     return arr
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64, else raise TypeError.
+
+    Integer dtypes would truncate weights silently and float16 loses too much
+    precision in the sums of a layer, so neither is accepted.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64; got {dtype!r}.") from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64; got {dt}.")
+    return dt
+
+
+def check_nonnegative(value, name: str) -> float:
+    """Return ``value`` as float if it is a finite real number >= 0, else raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {_describe(value)}.")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+    return float(value)
+
+
+def check_real(value, name: str, low=None, high=None, *, low_open: bool = False, high_open: bool = False,
+               hint: str = "") -> float:
+    """Return ``value`` as float if it is a finite real number within the bounds, else raise.
+
+    ``low`` and ``high`` (None: unbounded) belong to the allowed range unless
+    ``low_open`` / ``high_open``; ``hint`` is added to the message in brackets.
+
+    Examples
+    --------
+    >>> check_real(0.85, "lr_decay", 0, 1, low_open=True)
+    0.85
+    >>> check_real(2, "lr_decay", 0, 1, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr_decay must be a finite number in (0, 1]; got 2.0.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {_describe(value)}.")
+    value = float(value)
+    if low is not None and high is not None:
+        expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        expected = f"{'>' if low_open else '>='} {low:g}"
+    else:
+        expected = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+    below = low is not None and (value < low or (low_open and value == low))
+    above = high is not None and (value > high or (high_open and value == high))
+    if not np.isfinite(value) or below or above:
+        note = f" ({hint})" if hint else ""
+        raise ValueError(f"{name} must be a finite number{' ' + expected if expected else ''}; "
+                         f"got {value!r}{note}.")
+    return value
+
+
+def check_layer_sizes(sizes, name: str = "sizes", max_weights: int | None = None) -> tuple:
+    """Layer widths: a sequence of at least two positive integers, returned as a tuple of int.
+
+    With ``max_weights``, the weights between consecutive layers (the sum of
+    ``sizes[k] * sizes[k + 1]``) must not exceed it, so that an absurd width
+    fails here with a message instead of as a MemoryError later.
+
+    Examples
+    --------
+    >>> check_layer_sizes([784, 500, 10])
+    (784, 500, 10)
+    >>> check_layer_sizes((784, 2_000_000_000, 10), max_weights=10**8)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: sizes 784,2000000000,10 need 1,588,000,000,000 weights (about 25,408 GB ...); at most ...
+    """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"{name} must be a sequence of layer widths such as (784, 500, 500, 10); "
+                        f"got {_describe(sizes)}.")
+    sizes = tuple(check_positive_int(d, f"{name}[{i}]") for i, d in enumerate(sizes))
+    if len(sizes) < 2:
+        raise ValueError(f"{name} must list at least two widths (input, ..., output); got {sizes}.")
+    weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
+    if max_weights is not None and weights > max_weights:
+        raise ValueError(f"{name} {','.join(map(str, sizes))} need {weights:,} weights (about "
+                         f"{16 * weights / 1e9:,.0f} GB as float32 values, gradients and optimiser moments); "
+                         f"at most {max_weights:,} are allowed: choose narrower layers.")
+    return sizes

@@ -25,8 +25,8 @@ zero if and only if one joint distribution has both conditionals (compatibility 
 sense of Arnold and Press): such a joint is invariant under both half-steps, hence equals
 the unique stationary :math:`\pi_q = \pi_p`; conversely :math:`\pi_q = \pi_p` is such a joint.
 
-All tables index binary states by :func:`binary_states` (row ``i`` holds the binary digits of
-``i``, first unit most significant); a categorical top layer has the ``C`` one-hot states.
+All tables index binary states by :func:`refimpl.sbn.binary_states` (unit ``j`` of state ``i`` is
+bit ``j`` of ``i``, the package's one order); a categorical top layer has the ``C`` one-hot states.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ import numpy as np
 
 from ._validation import as_float_array, check_finite, check_positive_int, check_rng
 from .numerics import logsumexp
-from .sbn import SigmoidBeliefNet
+from .coupled import CoupledPair, transposed_generator
+from .sbn import SigmoidBeliefNet, binary_states
 
 __all__ = [
     "MAX_ENUMERATION_BITS",
     "ConsistencyResult",
-    "binary_states",
     "consistency_from_tables",
     "consistency_gap",
     "gap_samples",
@@ -53,7 +53,6 @@ __all__ = [
     "rbm_joint",
     "stationary_consistency",
     "stationary_distribution",
-    "transposed_generator",
 ]
 
 MAX_ENUMERATION_BITS = 20
@@ -67,38 +66,6 @@ def _check_bits(bits: float, name: str) -> None:
             f"2**{MAX_ENUMERATION_BITS} = {2 ** MAX_ENUMERATION_BITS} states (MAX_ENUMERATION_BITS). "
             "Use a smaller network."
         )
-
-
-def binary_states(d: int) -> np.ndarray:
-    """All :math:`2^d` binary vectors of length ``d``, row ``i`` the binary digits of ``i``.
-
-    Parameters
-    ----------
-    d : int
-        Number of binary units, at most ``MAX_ENUMERATION_BITS``.
-
-    Returns
-    -------
-    ndarray of shape (2**d, d)
-        0/1 floats; the first unit is the most significant digit.
-
-    Raises
-    ------
-    ValueError
-        If ``d`` is below 1 or above ``MAX_ENUMERATION_BITS``.
-
-    Examples
-    --------
-    >>> binary_states(2)
-    array([[0., 0.],
-           [0., 1.],
-           [1., 0.],
-           [1., 1.]])
-    """
-    d = check_positive_int(d, "d")
-    _check_bits(d, "d")
-    idx = np.arange(2 ** d)
-    return ((idx[:, None] >> np.arange(d - 1, -1, -1)[None, :]) & 1).astype(np.float64)
 
 
 # ----------------------------------------------------------------- the RBM
@@ -260,55 +227,6 @@ def log_conditional_table(net, input_states=None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the pair
-def transposed_generator(recogniser, gen_biases, dtype=np.float64) -> SigmoidBeliefNet:
-    r"""The generator tied to a recogniser: the same :math:`W^k` transposed, biases of its own.
-
-    Parameters
-    ----------
-    recogniser : SigmoidBeliefNet
-        Sizes ``(d_0, ..., d_n)``, weights ``[W^1, ..., W^n]``.
-    gen_biases : sequence of array_like
-        ``[c^0, ..., c^{n-1}]``, ``c^{k-1}`` of shape ``(d_{k-1},)``.
-    dtype : numpy float dtype, default float64
-
-    Returns
-    -------
-    SigmoidBeliefNet
-        Sizes ``(d_n, ..., d_0)``, weights ``[(W^n)^T, ..., (W^1)^T]``, biases
-        ``[c^{n-1}, ..., c^0]``, Bernoulli output; its input is the top layer (one-hot ``y``
-        when the recogniser's output is categorical).
-
-    Raises
-    ------
-    TypeError, ValueError
-        If ``recogniser`` is not a SigmoidBeliefNet or a bias has the wrong shape.
-
-    Notes
-    -----
-    Equation: M9
-
-    .. math:: p(x^{k-1} \mid x^k) = \prod_j \mathrm{Bern}\big(x^{k-1}_j;\ \sigma((W^k)^\top x^k + c^{k-1})_j\big)
-
-    Examples
-    --------
-    >>> rec = SigmoidBeliefNet.random([4, 3, 2], np.random.default_rng(0))
-    >>> transposed_generator(rec, [np.zeros(4), np.zeros(3)]).sizes
-    (2, 3, 4)
-    """
-    if not isinstance(recogniser, SigmoidBeliefNet):
-        raise TypeError(f"recogniser must be a SigmoidBeliefNet; got {type(recogniser).__name__}.")
-    gen_biases = list(gen_biases)
-    n = recogniser.n_layers
-    if len(gen_biases) != n:
-        raise ValueError(f"gen_biases must hold {n} vectors c^0..c^{n - 1}; got {len(gen_biases)}.")
-    for k, c in enumerate(gen_biases):
-        shape = np.shape(c)
-        if shape != (recogniser.sizes[k],):
-            raise ValueError(f"gen_biases[{k}] (c^{k}) must have shape ({recogniser.sizes[k]},); got {shape}.")
-    weights = [w.T for w in reversed(recogniser.weights)]
-    return SigmoidBeliefNet(weights, list(reversed(gen_biases)), dtype=dtype)
-
-
 def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str = "bernoulli"):
     r"""A random recogniser and its generator, tied (M9) or untied.
 
@@ -340,7 +258,7 @@ def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str =
     sizes = recogniser.sizes
     c = [scale * rng.standard_normal(d) for d in sizes[:-1]]
     if tied:
-        return recogniser, transposed_generator(recogniser, c)
+        return recogniser, transposed_generator(recogniser, c)  # M9
     V = [scale * rng.standard_normal(w.shape) for w in recogniser.weights]
     return recogniser, SigmoidBeliefNet([v.T for v in reversed(V)], list(reversed(c)))
 
@@ -594,22 +512,16 @@ def consistency_gap(recogniser, generator) -> float:
 
 
 def pair_consistency_gap(pair) -> float:
-    """:func:`consistency_gap` of a coupled pair, from ``pair.recogniser()`` and ``pair.generator()``.
-
-    Parameters
-    ----------
-    pair : object
-        Anything with methods ``recogniser()`` and ``generator()`` returning SigmoidBeliefNet
-        objects, e.g. ``refimpl.coupled.CoupledPair``.
+    """:func:`consistency_gap` of a :class:`refimpl.coupled.CoupledPair`'s recogniser and generator.
 
     Raises
     ------
     TypeError
-        If ``pair`` lacks those methods.
+        If ``pair`` is not a CoupledPair.
     """
-    if not (callable(getattr(pair, "recogniser", None)) and callable(getattr(pair, "generator", None))):
-        raise TypeError(f"pair must have methods recogniser() and generator(); got {type(pair).__name__}.")
-    return consistency_gap(pair.recogniser(), pair.generator())
+    if not isinstance(pair, CoupledPair):
+        raise TypeError(f"pair must be a refimpl.coupled.CoupledPair; got {type(pair).__name__}.")
+    return consistency_gap(pair.recogniser, pair.generator)
 
 
 def gap_samples(sizes, rng, n_pairs: int, scale: float = 1.0, tied: bool = True,

@@ -4,24 +4,29 @@ Implements equations M9 and M10 of the method:
 
 - (M9) a prior :math:`p(y)` and the reverse chain
   :math:`p(x^{k-1} \mid x^k) = \prod_j \mathrm{Bern}\big(x^{k-1}_j;\ \sigma((W^k)^\top x^k + c^{k-1})_j\big)`,
-  the **same** :math:`W^k` as the recogniser, transposed, with biases :math:`c` of its own;
+  the **same** :math:`W^k` as the recogniser, transposed, with biases :math:`c` of its own
+  (:func:`transposed_generator`);
 - (M10) generation: ancestral sampling from the one-hot :math:`y` down to :math:`x^0`,
   and the generator's mean pass :math:`\nu^{k-1} = \sigma((W^k)^\top \nu^k + c^{k-1})`.
 
-A :class:`CoupledPair` holds all parameters in one dict ``pair.params``:
+A :class:`CoupledPair` is two :class:`refimpl.sbn.SigmoidBeliefNet` objects,
+``pair.recogniser`` (:math:`x \to h^1 \to \dots \to y`, categorical top) and
+``pair.generator`` (:math:`y \to h^{n-1} \to \dots \to x`), that share their
+arrays. In a tied pair the generator's weights *are* the recogniser's,
+transposed: views, not copies, so a step of an optimiser on :math:`W^k` moves
+both directions at once. All arrays live in one dict ``pair.params`` (what
+optimisers update in place and checkpoints store; assigning to an entry writes
+into its array, so the sharing cannot be broken):
 
 - recogniser ``"W1".."Wn"`` of shape ``(d_k, d_{k-1})`` and ``"b1".."bn"`` of shape ``(d_k,)``;
 - generator biases ``"c0".."c{n-1}"`` of shape ``(d_k,)``;
 - untied pairs only: generator matrices ``"V1".."Vn"``, shaped like ``W^k`` and used transposed;
 - ``"prior"``: logits of :math:`p(y)` over the ``d_n`` classes, zeros (uniform) at
-  initialisation. The learning rules of :mod:`refimpl.learning` do not change it
-  (its gradient is reported as zero); set it from class frequencies if wanted.
+  initialisation. The learning rules of :mod:`refimpl.learning` do not change it.
 
-Both directions are :class:`refimpl.sbn.SigmoidBeliefNet` objects
-(:meth:`CoupledPair.recogniser`, :meth:`CoupledPair.generator`): a generator *is*
-an SBN whose weights are the recogniser's transposed. The batch methods below
-compute the same quantities directly on ``params`` (no copies, the pair's dtype,
-float32 by default) because training calls them millions of times.
+``pair.recogniser_keys[k - 1]`` and ``pair.generator_keys[j - 1]`` name the
+``(weight, bias)`` entries of ``params`` behind layer ``k`` of the recogniser and
+layer ``j`` of the generator (which uses its weight entry transposed).
 """
 
 from __future__ import annotations
@@ -30,25 +35,91 @@ import numbers
 
 import numpy as np
 
-from ._validation import as_batch, as_float_array, check_finite, check_labels, check_positive_int, check_rng
-from .numerics import log_softmax, sigmoid, softplus
-from .sbn import SigmoidBeliefNet
+from ._validation import (as_batch, as_float_array, check_finite, check_float_dtype, check_labels,
+                          check_nonnegative, check_positive_int, check_rng)
+from .forward import forward_pass
+from .numerics import log_softmax
+from .sbn import SigmoidBeliefNet, one_hot
 
-__all__ = ["CoupledPair"]
-
-
-def _bernoulli_log_lik(t, a):
-    r"""Per-row :math:`\sum_i [t_i a_i - \mathrm{softplus}(a_i)]` (M1, M3), accumulated in float64."""
-    return np.sum(t * a - softplus(a), axis=-1, dtype=np.float64)
+__all__ = ["CoupledPair", "transposed_generator"]
 
 
-def _sample_bernoulli(a, rng):
-    r"""One sample of :math:`\mathrm{Bern}(\sigma(a))` per entry, in the dtype of ``a``.
+def transposed_generator(recogniser, gen_biases) -> SigmoidBeliefNet:
+    r"""The generator tied to a recogniser: the same :math:`W^k`, transposed, with biases of its own.
 
-    The uniforms come from ``rng`` in the dtype of ``a`` (float32 draws are cheaper).
+    Parameters
+    ----------
+    recogniser : SigmoidBeliefNet
+        Sizes ``(d_0, ..., d_n)``, weights ``[W^1, ..., W^n]``.
+    gen_biases : sequence of array_like
+        ``[c^0, ..., c^{n-1}]``, ``c^{k-1}`` of shape ``(d_{k-1},)``.
+
+    Returns
+    -------
+    SigmoidBeliefNet
+        Sizes ``(d_n, ..., d_0)``, weights ``[(W^n)^T, ..., (W^1)^T]`` (views of the
+        recogniser's arrays, not copies), biases ``[c^{n-1}, ..., c^0]``, Bernoulli
+        output, the recogniser's dtype. Its input is the top layer (the one-hot ``y``
+        when the recogniser's output is categorical).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``recogniser`` is not a SigmoidBeliefNet or a bias has the wrong shape.
+
+    Notes
+    -----
+    Equation: M9
+
+    .. math:: p(x^{k-1} \mid x^k) = \prod_j \mathrm{Bern}\big(x^{k-1}_j;\ \sigma((W^k)^\top x^k + c^{k-1})_j\big)
+
+    Examples
+    --------
+    >>> rec = SigmoidBeliefNet.random([4, 3, 2], np.random.default_rng(0))
+    >>> gen = transposed_generator(rec, [np.zeros(4), np.zeros(3)])
+    >>> gen.sizes, np.shares_memory(gen.weights[0], rec.weights[1])
+    ((2, 3, 4), True)
     """
-    u = rng.random(a.shape, dtype=a.dtype if a.dtype in (np.float32, np.float64) else np.float64)
-    return (u < sigmoid(a)).astype(a.dtype)
+    if not isinstance(recogniser, SigmoidBeliefNet):
+        raise TypeError(f"recogniser must be a SigmoidBeliefNet; got {type(recogniser).__name__}.")
+    gen_biases = list(gen_biases)
+    n = recogniser.n_layers
+    if len(gen_biases) != n:
+        raise ValueError(f"gen_biases must hold {n} vectors c^0..c^{n - 1}; got {len(gen_biases)}.")
+    for k, c in enumerate(gen_biases):
+        if np.shape(c) != (recogniser.sizes[k],):
+            raise ValueError(f"gen_biases[{k}] (c^{k}) must have shape ({recogniser.sizes[k]},); got {np.shape(c)}.")
+    weights = [w.T for w in reversed(recogniser.weights)]  # M9: the same matrices, transposed
+    return SigmoidBeliefNet(weights, gen_biases[::-1], dtype=recogniser.dtype, copy=False)
+
+
+class _SharedParams(dict):
+    """The pair's parameter dict: assigning to an entry writes into the existing array.
+
+    The recogniser and the generator hold views of these arrays, so an entry is
+    never replaced: ``params["W1"] = new`` copies ``new`` into ``W^1`` (same shape
+    required) and ``params["W1"] += step`` updates it in place; keys cannot be
+    added or removed.
+    """
+
+    def __setitem__(self, key, value):
+        if key not in self:
+            raise KeyError(f"params has no entry {key!r}; its keys are {list(self)}.")
+        target = dict.__getitem__(self, key)
+        if value is not target:
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"params[{key!r}] must keep its shape {target.shape}; got {value.shape}.")
+            target[...] = value
+
+    def update(self, *args, **kwargs):
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError("the pair's params cannot gain or lose entries: both networks share these arrays.")
+
+    __delitem__ = pop = popitem = clear = setdefault = _fixed
 
 
 def _param_keys(n: int, tied: bool) -> list:
@@ -70,6 +141,12 @@ def _check_sizes(sizes) -> tuple:
     return sizes
 
 
+def _check_tied(tied) -> bool:
+    if not isinstance(tied, (bool, np.bool_)):
+        raise TypeError(f"tied must be a bool; got {type(tied).__name__}.")
+    return bool(tied)
+
+
 class CoupledPair:
     r"""A recogniser :math:`q(h, y \mid x)` and a generator :math:`p(x, h \mid y)` sharing weights.
 
@@ -84,20 +161,30 @@ class CoupledPair:
         Required; draws the initial weights.
     init_scale : float, default 0.01
         Standard deviation of the initial weights (biases and prior start at zero).
-    dtype : numpy float dtype, default float32
+    dtype : {float32, float64}, default float32
         Storage dtype of every parameter; all computations run in it.
 
     Attributes
     ----------
+    recogniser : SigmoidBeliefNet
+        Weights ``[W^1..W^n]``, biases ``[b^1..b^n]``, categorical output.
+    generator : SigmoidBeliefNet
+        Input the one-hot :math:`y`; weights ``[(W^n)^T..(W^1)^T]`` (``V`` if untied),
+        biases ``[c^{n-1}..c^0]``; its layers are ``[h^{n-1}, ..., h^1, x]``.
     params : dict of str -> ndarray
-        All parameters, see the module docstring. Optimisers update it in place.
+        All parameters, see the module docstring. Entries are never replaced:
+        assigning to one writes into its array, which both networks share.
+    recogniser_keys, generator_keys : list of (str, str)
+        The ``params`` entries behind each layer of the two networks.
     sizes : tuple of int
     tied : bool
+    dtype : numpy.dtype
 
     Raises
     ------
     TypeError
-        If ``rng`` is not a ``numpy.random.Generator`` or ``sizes`` is not a sequence.
+        If ``rng`` is not a ``numpy.random.Generator``, ``sizes`` is not a sequence,
+        or ``dtype`` is not float32 or float64.
     ValueError
         If a width is not a positive integer, fewer than two widths are given or ``d_n < 2``.
 
@@ -113,20 +200,18 @@ class CoupledPair:
     >>> pair = CoupledPair((6, 4, 3), rng=np.random.default_rng(0))
     >>> sorted(pair.params)
     ['W1', 'W2', 'b1', 'b2', 'c0', 'c1', 'prior']
-    >>> pair.generator().weights[0].shape   # (W^2)^T maps y (3) to h^1 (4)
+    >>> pair.generator.weights[0].shape   # (W^2)^T maps y (3) to h^1 (4)
     (4, 3)
+    >>> np.shares_memory(pair.generator.weights[0], pair.params["W2"])
+    True
     """
 
     def __init__(self, sizes, tied: bool = True, rng=None, init_scale: float = 0.01, dtype=np.float32):
         rng = check_rng(rng)
         sizes = _check_sizes(sizes)
-        if not isinstance(tied, (bool, np.bool_)):
-            raise TypeError(f"tied must be a bool; got {type(tied).__name__}.")
-        if not isinstance(init_scale, numbers.Real) or not np.isfinite(init_scale) or init_scale < 0:
-            raise ValueError(f"init_scale must be a finite number >= 0; got {init_scale!r}.")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64; got {dtype}.")
+        tied = _check_tied(tied)
+        init_scale = check_nonnegative(init_scale, "init_scale")
+        dtype = check_float_dtype(dtype)
         n = len(sizes) - 1
         params = {}
         for k in range(1, n + 1):
@@ -139,15 +224,25 @@ class CoupledPair:
             for k in range(1, n + 1):
                 params[f"V{k}"] = (init_scale * rng.standard_normal((sizes[k], sizes[k - 1]))).astype(dtype)
         params["prior"] = np.zeros(sizes[-1], dtype)
-        self._set(params, sizes, bool(tied), dtype)
+        self._build(params, sizes, tied, dtype)
 
-    def _set(self, params, sizes, tied, dtype):
-        self.params = params
-        self.sizes = tuple(sizes)
-        self.tied = tied
-        self.dtype = np.dtype(dtype)
-        self.n_layers = len(sizes) - 1
-        self.n_classes = sizes[-1]
+    def _build(self, params, sizes, tied, dtype):
+        """Wrap ``params`` in the two networks; every array is shared, none copied."""
+        n = len(sizes) - 1
+        self.sizes, self.tied, self.dtype = tuple(sizes), tied, np.dtype(dtype)
+        self.n_layers, self.n_classes = n, sizes[-1]
+        self.params = _SharedParams(params)
+        self.recogniser_keys = [(f"W{k}", f"b{k}") for k in range(1, n + 1)]
+        self.recogniser = SigmoidBeliefNet([params[w] for w, _ in self.recogniser_keys],
+                                           [params[b] for _, b in self.recogniser_keys],
+                                           output="categorical", dtype=dtype, copy=False)
+        gen_biases = [params[f"c{k}"] for k in range(n)]
+        if tied:
+            self.generator = transposed_generator(self.recogniser, gen_biases)
+        else:
+            self.generator = SigmoidBeliefNet([params[f"V{k}"].T for k in range(n, 0, -1)], gen_biases[::-1],
+                                              dtype=dtype, copy=False)
+        self.generator_keys = [(f"{'W' if tied else 'V'}{k}", f"c{k - 1}") for k in range(n, 0, -1)]
 
     # ---------------------------------------------------------------- basics
     @classmethod
@@ -164,7 +259,7 @@ class CoupledPair:
         Returns
         -------
         CoupledPair
-            Its dtype is that of ``params["W1"]`` if floating, else float64.
+            Its dtype is that of ``params["W1"]`` if float32 or float64, else float64.
 
         Raises
         ------
@@ -172,17 +267,16 @@ class CoupledPair:
             For a missing or unexpected key, a wrong shape or a non-finite entry.
         """
         sizes = _check_sizes(sizes)
-        if not isinstance(tied, (bool, np.bool_)):
-            raise TypeError(f"tied must be a bool; got {type(tied).__name__}.")
+        tied = _check_tied(tied)
         if not hasattr(params, "keys"):
             raise TypeError(f"params must be a dict of arrays; got {type(params).__name__}.")
         n = len(sizes) - 1
-        expected = _param_keys(n, bool(tied))
+        expected = _param_keys(n, tied)
         missing = [k for k in expected if k not in params]
         extra = [k for k in params if k not in expected]
         if missing or extra:
             raise ValueError(
-                f"params must hold exactly the keys {expected} for sizes {sizes} (tied={bool(tied)}); "
+                f"params must hold exactly the keys {expected} for sizes {sizes} (tied={tied}); "
                 f"missing {missing}, unexpected {extra}."
             )
         w1 = np.asarray(params["W1"])
@@ -191,15 +285,12 @@ class CoupledPair:
         for key in expected:
             arr = check_finite(as_float_array(params[key], f"params[{key!r}]", dtype).copy(), f"params[{key!r}]")
             kind, idx = key[0], (int(key[1:]) if key != "prior" else n)
-            if kind in "WV":
-                shape = (sizes[idx], sizes[idx - 1])
-            else:
-                shape = (sizes[idx],)
+            shape = (sizes[idx], sizes[idx - 1]) if kind in "WV" else (sizes[idx],)
             if arr.shape != shape:
                 raise ValueError(f"params[{key!r}] must have shape {shape} for sizes {sizes}; got {arr.shape}.")
             out[key] = arr
         pair = cls.__new__(cls)
-        pair._set(out, sizes, bool(tied), dtype)
+        pair._build(out, sizes, tied, dtype)
         return pair
 
     def copy(self):
@@ -209,85 +300,54 @@ class CoupledPair:
     def __repr__(self) -> str:
         return f"CoupledPair(sizes={self.sizes}, tied={self.tied}, dtype={self.dtype.name})"
 
-    def gen_weight(self, k: int) -> np.ndarray:
-        r"""The generator's matrix for layer ``k`` (shape ``(d_k, d_{k-1})``, used transposed):
-        ``params["Wk"]`` if tied, else ``params["Vk"]`` (no copy)."""
-        return self.params[f"W{k}"] if self.tied else self.params[f"V{k}"]
-
-    def recogniser(self) -> SigmoidBeliefNet:
-        r"""The recogniser as an SBN: weights ``[W1..Wn]``, biases ``[b1..bn]``, categorical output.
-
-        Notes
-        -----
-        Equation: M1, M2
-        """
-        n = self.n_layers
-        return SigmoidBeliefNet(
-            [self.params[f"W{k}"] for k in range(1, n + 1)],
-            [self.params[f"b{k}"] for k in range(1, n + 1)],
-            output="categorical",
-            dtype=self.dtype,
-        )
-
-    def generator(self) -> SigmoidBeliefNet:
-        r"""The generator as an SBN whose input is the one-hot :math:`y`.
-
-        Weights ``[(W^n)^T, ..., (W^1)^T]`` (``V`` if untied), biases
-        ``[c^{n-1}, ..., c^0]``, Bernoulli output. Its ``layers`` are
-        ``[h^{n-1}, ..., h^1, x]``.
-
-        Notes
-        -----
-        Equation: M9
-
-        .. math:: p(x^{k-1} \mid x^k) = \prod_j \mathrm{Bern}\big(x^{k-1}_j;\ \sigma((W^k)^\top x^k + c^{k-1})_j\big)
-        """
-        n = self.n_layers
-        return SigmoidBeliefNet(
-            [self.gen_weight(k).T for k in range(n, 0, -1)],
-            [self.params[f"c{k - 1}"] for k in range(n, 0, -1)],
-            output="bernoulli",
-            dtype=self.dtype,
-        )
-
     def log_prior(self) -> np.ndarray:
         r""":math:`\log p(y)` for every class, shape ``(d_n,)``: log-softmax of ``params["prior"]``."""
         return log_softmax(self.params["prior"].astype(np.float64))
 
-    # ------------------------------------------------------------ validation
-    def _x(self, x, name="x"):
-        return as_batch(x, name, self.sizes[0], binary=True, dtype=self.dtype)[0]
+    def check_finite(self):
+        """Raise ValueError naming the first parameter that holds NaN or infinity."""
+        for key, value in self.params.items():
+            check_finite(value, f"the pair's params[{key!r}]")
 
-    def _y(self, y, batch=None, name="y"):
-        return check_labels(y, self.n_classes, name, batch)
+    def check_batch(self, x, y, hidden=None, x_name: str = "x", hidden_name: str = "hidden"):
+        """Validate a batch of images, labels and (optionally) hidden states for this pair.
 
-    def _hidden(self, hidden, batch, name="hidden"):
+        Returns
+        -------
+        x : ndarray of shape (B, d_0), binary, the pair's dtype
+        y : ndarray of shape (B,), int64
+        hidden : list of ndarray
+            ``hidden[k - 1]`` of shape ``(B, d_k)``, binary, the pair's dtype (empty if not given).
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the argument that is badly shaped, not binary or out of range.
+        """
+        x = as_batch(x, x_name, self.sizes[0], binary=True, dtype=self.dtype)[0]
+        y = check_labels(y, self.n_classes, "y", x.shape[0], against=x_name)
+        if hidden is None:
+            return x, y, []
         n = self.n_layers
         if not isinstance(hidden, (list, tuple)):
-            raise TypeError(f"{name} must be a list of {n - 1} arrays h^1..h^{n - 1}; got {type(hidden).__name__}.")
+            raise TypeError(f"{hidden_name} must be a list of {n - 1} arrays h^1..h^{n - 1}; "
+                            f"got {type(hidden).__name__}.")
         if len(hidden) != n - 1:
-            raise ValueError(f"{name} must hold {n - 1} arrays (h^1..h^{n - 1}); got {len(hidden)}.")
+            raise ValueError(f"{hidden_name} must hold {n - 1} arrays (h^1..h^{n - 1}); got {len(hidden)}.")
         out = []
         for k, h in enumerate(hidden, start=1):
-            hk, _ = as_batch(h, f"{name}[{k - 1}]", self.sizes[k], binary=True, dtype=self.dtype)
-            if hk.shape[0] != batch:
-                raise ValueError(f"{name}[{k - 1}] must have shape ({batch}, {self.sizes[k]}); got {hk.shape}.")
+            hk = as_batch(h, f"{hidden_name}[{k - 1}]", self.sizes[k], binary=True, dtype=self.dtype)[0]
+            if hk.shape[0] != x.shape[0]:
+                raise ValueError(f"{hidden_name}[{k - 1}] must have shape ({x.shape[0]}, {self.sizes[k]}); "
+                                 f"got {hk.shape}.")
             out.append(hk)
-        return out
+        return x, y, out
 
-    def _one_hot(self, y):
-        return np.eye(self.n_classes, dtype=self.dtype)[y]
+    def one_hot(self, y):
+        """The labels ``y`` one-hot in the pair's dtype: the generator's input."""
+        return one_hot(y, self.n_classes, dtype=self.dtype)
 
     # ----------------------------------------------------------- recognition
-    def _recognise_mean(self, x):
-        mus, mu = [], x
-        n = self.n_layers
-        for k in range(1, n):
-            mu = sigmoid(mu @ self.params[f"W{k}"].T + self.params[f"b{k}"])
-            mus.append(mu)
-        logits = mu @ self.params[f"W{n}"].T + self.params[f"b{n}"]
-        return mus, logits
-
     def recognise_mean(self, x, all_layers: bool = False):
         r"""The recogniser's mean pass (the DNN forward pass), M6, with a softmax top.
 
@@ -305,20 +365,13 @@ class CoupledPair:
 
         Notes
         -----
-        Equation: M6
+        The mean pass of :func:`refimpl.forward.forward_pass` on ``pair.recogniser``.
 
         .. math:: \mu^k = \sigma(W^k \mu^{k-1} + b^k),\quad \mu^0 = x
         """
-        mus, logits = self._recognise_mean(self._x(x))
-        probs = np.exp(log_softmax(logits))
-        return mus + [probs] if all_layers else probs
-
-    def _sample_hidden(self, x, rng):
-        hidden, h = [], x
-        for k in range(1, self.n_layers):
-            h = _sample_bernoulli(h @ self.params[f"W{k}"].T + self.params[f"b{k}"], rng)
-            hidden.append(h)
-        return hidden
+        x = as_batch(x, "x", self.sizes[0], binary=True, dtype=self.dtype)[0]
+        means, _ = forward_pass(self.recogniser, x)
+        return means if all_layers else means[-1]
 
     def sample_hidden(self, x, rng):
         r"""Draw :math:`h^1, \dots, h^{n-1} \sim q(h \mid x)`, one sample per row (M1).
@@ -332,32 +385,10 @@ class CoupledPair:
         -------
         hidden : list of ndarray
             ``hidden[k - 1]`` of shape ``(B, d_k)``, 0/1 in the pair's dtype.
-
-        Notes
-        -----
-        Equation: M1
         """
         rng = check_rng(rng)
-        return self._sample_hidden(self._x(x), rng)
-
-    def _log_q_hidden(self, x, hidden):
-        """Per-row log q(h | x) of the hidden layers alone (float64)."""
-        u, total = x, 0.0
-        for k in range(1, self.n_layers):
-            a = u @ self.params[f"W{k}"].T + self.params[f"b{k}"]
-            total = total + _bernoulli_log_lik(hidden[k - 1], a)
-            u = hidden[k - 1]
-        return total
-
-    def _log_q_label(self, x, hidden, y):
-        """Per-row log q(y | h^{n-1}) of the categorical top layer (float64)."""
-        n = self.n_layers
-        top = hidden[-1] if hidden else x
-        a = (top @ self.params[f"W{n}"].T + self.params[f"b{n}"]).astype(np.float64)
-        return log_softmax(a)[np.arange(len(y)), y]
-
-    def _log_q(self, x, hidden, y):
-        return self._log_q_hidden(x, hidden) + self._log_q_label(x, hidden, y)
+        x = as_batch(x, "x", self.sizes[0], binary=True, dtype=self.dtype)[0]
+        return self.recogniser.sample_states(x, rng, n_layers=self.n_layers - 1)
 
     def log_q(self, x, hidden, y):
         r"""Per-row :math:`\log q(h, y \mid x)` of the recogniser (M3, categorical top).
@@ -372,25 +403,11 @@ class CoupledPair:
         Returns
         -------
         ndarray of shape (B,), float64
-
-        Notes
-        -----
-        Equation: M3
         """
-        x = self._x(x)
-        return self._log_q(x, self._hidden(hidden, x.shape[0]), self._y(y, x.shape[0]))
+        x, y, hidden = self.check_batch(x, y, hidden)
+        return self.recogniser.log_prob_states(x, hidden + [self.one_hot(y)])
 
     # ------------------------------------------------------------ generation
-    def _sample_generator(self, y, rng):
-        n = self.n_layers
-        u = self._one_hot(y)
-        states = []
-        for k in range(n, 0, -1):
-            u = _sample_bernoulli(u @ self.gen_weight(k) + self.params[f"c{k - 1}"], rng)
-            states.append(u)
-        states.reverse()  # [x, h^1, ..., h^{n-1}]
-        return states[1:], states[0]
-
     def sample_generator(self, y, rng):
         r"""Ancestral sampling of :math:`(h, x) \sim p(h, x \mid y)` from the labels down, M10.
 
@@ -414,7 +431,8 @@ class CoupledPair:
         .. math:: x^{k-1} \sim \mathrm{Bern}\big(\sigma((W^k)^\top x^k + c^{k-1})\big),\quad x^n = \mathrm{onehot}(y)
         """
         rng = check_rng(rng)
-        return self._sample_generator(self._y(y), rng)
+        states = self.generator.sample_states(self.one_hot(check_labels(y, self.n_classes, "y")), rng)
+        return states[-2::-1], states[-1]  # [h^{n-1}, ..., h^1, x] -> [h^1, ..., h^{n-1}], x
 
     def generate_mean(self, y, all_layers: bool = False):
         r"""The generator's deterministic mean pass from the one-hot labels, M10.
@@ -436,23 +454,8 @@ class CoupledPair:
 
         .. math:: \nu^{k-1} = \sigma((W^k)^\top \nu^k + c^{k-1}),\quad \nu^n = \mathrm{onehot}(y)
         """
-        nu = self._one_hot(self._y(y))
-        out = []
-        for k in range(self.n_layers, 0, -1):
-            nu = sigmoid(nu @ self.gen_weight(k) + self.params[f"c{k - 1}"])
-            out.append(nu)
-        out.reverse()
-        return out if all_layers else out[0]
-
-    def _log_p(self, x, hidden, y):
-        n = self.n_layers
-        states = [x] + list(hidden)
-        u, total = self._one_hot(y), 0.0
-        for k in range(n, 0, -1):
-            a = u @ self.gen_weight(k) + self.params[f"c{k - 1}"]
-            total = total + _bernoulli_log_lik(states[k - 1], a)
-            u = states[k - 1]
-        return total
+        means, _ = forward_pass(self.generator, self.one_hot(check_labels(y, self.n_classes, "y")))
+        return means[::-1] if all_layers else means[-1]
 
     def log_p(self, x, hidden, y):
         r"""Per-row :math:`\log p(x, h \mid y)` of the generator, excluding :math:`\log p(y)` (M9, M3).
@@ -467,10 +470,6 @@ class CoupledPair:
         Returns
         -------
         ndarray of shape (B,), float64
-
-        Notes
-        -----
-        Equation: M9
         """
-        x = self._x(x)
-        return self._log_p(x, self._hidden(hidden, x.shape[0]), self._y(y, x.shape[0]))
+        x, y, hidden = self.check_batch(x, y, hidden)
+        return self.generator.log_prob_states(self.one_hot(y), hidden[::-1] + [x])

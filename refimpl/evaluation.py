@@ -26,11 +26,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-
 from numba import njit
 
 from ._validation import as_batch, as_float_array, check_choice, check_labels, check_positive_int, check_rng
+from .coupled import CoupledPair
 from .numerics import logsumexp, sigmoid, softmax, softplus
+from .sbn import bernoulli_log_prob
 
 BACKENDS = ("numba", "numpy")
 
@@ -48,47 +49,15 @@ _ROWS_PER_BLOCK = 8192
 
 
 # ---------------------------------------------------------------- helpers
-class _Nets(NamedTuple):
-    """Recogniser and generator parameters pulled out of a pair once."""
-
-    rec_w: list  # W^k, shape (d_k, d_{k-1}), k = 1..n
-    rec_b: list
-    gen_w: list  # generator layer j: shape (d_out, d_in), j = 0 maps the label to h^{n-1}
-    gen_b: list
-    log_prior: np.ndarray  # (C,) float64
-    sizes: tuple
-    dtype: np.dtype
+def _check_pair(pair) -> CoupledPair:
+    if not isinstance(pair, CoupledPair):
+        raise TypeError(f"pair must be a refimpl.coupled.CoupledPair; got {type(pair).__name__}.")
+    return pair
 
 
-def _unpack(pair) -> _Nets:
-    """Validate ``pair`` and return its two networks' parameters."""
-    for attr in ("recogniser", "generator", "log_prior"):
-        if not callable(getattr(pair, attr, None)):
-            raise TypeError(
-                f"pair must be a refimpl.coupled.CoupledPair (with recogniser(), generator() and "
-                f"log_prior()); got {type(pair).__name__}."
-            )
-    rec, gen = pair.recogniser(), pair.generator()
-    sizes = tuple(rec.sizes)
-    dtype = np.dtype(rec.dtype)
-    log_prior = np.asarray(pair.log_prior(), dtype=np.float64)
-    if log_prior.shape != (sizes[-1],):
-        raise ValueError(f"pair.log_prior() must have shape ({sizes[-1]},); got {log_prior.shape}.")
-    return _Nets(
-        [np.ascontiguousarray(w, dtype) for w in rec.weights],
-        [np.asarray(b, dtype) for b in rec.biases],
-        [np.ascontiguousarray(w, dtype) for w in gen.weights],
-        [np.asarray(b, dtype) for b in gen.biases],
-        log_prior,
-        sizes,
-        dtype,
-    )
-
-
-def _check_x(x, nets: _Nets, name: str = "x") -> np.ndarray:
+def _check_x(x, pair, name: str = "x") -> np.ndarray:
     """Binary images of shape (N, d_0) (or one of shape (d_0,)) in the pair's dtype."""
-    arr, _ = as_batch(x, name, nets.sizes[0], dtype=nets.dtype)
-    return arr
+    return as_batch(x, name, pair.sizes[0], dtype=pair.dtype)[0]
 
 
 # -------------------------------------------------- kernels: NumPy, then Numba
@@ -111,7 +80,7 @@ def _sample_layer_numpy(a, bias, u):
     """
     z = a + bias
     h = (u < sigmoid(z)).astype(a.dtype)
-    return h, np.sum(h * z - softplus(z), axis=-1, dtype=np.float64)
+    return h, bernoulli_log_prob(h, z)
 
 
 @njit(cache=True, fastmath=True)
@@ -172,7 +141,7 @@ def _target_log_prob_numpy(a, bias, t, group):
     """
     R, d = a.shape
     z = (a + bias).reshape(R // group, group, d)
-    return np.sum(t[:, None, :] * z - softplus(z), axis=-1, dtype=np.float64).reshape(R)
+    return bernoulli_log_prob(t[:, None, :], z).reshape(R)
 
 
 @njit(cache=True, fastmath=True)
@@ -208,28 +177,27 @@ _KERNELS = {
 }
 
 
-def _sample_hidden_block(nets: _Nets, x, n_samples, rng, backend):
-    """Sample h^1..h^{n-1} ~ q(h | x), ``n_samples`` per image.
+def _sample_hidden_block(rec, x, n_samples, rng, backend):
+    """Sample h^1..h^{n-1} ~ q(h | x), ``n_samples`` per image, through the recogniser ``rec``.
 
     Returns the list of hidden states, each of shape (B * S, d_k) with the
     samples of one image contiguous, and log q(h | x) of shape (B * S,), float64.
     """
     sample = _KERNELS[backend][0]
-    B = x.shape[0]
-    n = len(nets.rec_w)
+    B, n = x.shape[0], rec.n_layers
     logq = np.zeros(B * n_samples)
     hidden = []
     if n == 1:
         return hidden, logq
     # layer 1: W^1 x depends on the image only, so multiply once per image
-    a = np.repeat(x @ nets.rec_w[0].T, n_samples, axis=0)
+    a = np.repeat(x @ rec.weights[0].T, n_samples, axis=0)
     for k in range(1, n):
-        u = rng.random(a.shape, dtype=nets.dtype)
-        h, lq = sample(a, nets.rec_b[k - 1], u)
+        u = rng.random(a.shape, dtype=rec.dtype)
+        h, lq = sample(a, rec.biases[k - 1], u)
         logq += lq
         hidden.append(h)
         if k < n - 1:
-            a = h @ nets.rec_w[k].T
+            a = h @ rec.weights[k].T
     return hidden, logq
 
 
@@ -286,19 +254,19 @@ def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str =
     refimpl.coupled.CoupledPair.recognise_mean : the deterministic pass (M6) it is compared with.
     test_error : the error of ``argmax`` of these probabilities.
     """
-    nets = _unpack(pair)
+    rec = _check_pair(pair).recogniser
     S = check_positive_int(n_samples, "n_samples")
     rng = check_rng(rng)
     backend = check_choice(backend, "backend", BACKENDS)
-    x = _check_x(x, nets)
-    N, C = x.shape[0], nets.sizes[-1]
+    x = _check_x(x, pair)
+    N, C = x.shape[0], rec.sizes[-1]
     bs = _block_size(S, batch_size)
     out = np.empty((N, C))
     for i in range(0, N, bs):
         xb = x[i : i + bs]
-        hidden, _ = _sample_hidden_block(nets, xb, S, rng, backend)
+        hidden, _ = _sample_hidden_block(rec, xb, S, rng, backend)
         top = hidden[-1] if hidden else np.repeat(xb, S, axis=0)
-        p = softmax((top @ nets.rec_w[-1].T + nets.rec_b[-1]).astype(np.float64))
+        p = softmax(rec.logits(rec.n_layers, top).astype(np.float64))
         out[i : i + bs] = p.reshape(xb.shape[0], S, C).mean(axis=1)
     return out
 
@@ -357,29 +325,30 @@ class ImportanceResult(NamedTuple):
     n_samples: int
 
 
-def _log_weights_block(nets: _Nets, x, K: int, rng, backend):
+def _log_weights_block(pair, gen_w, x, K: int, rng, backend):
     r"""Log importance weights :math:`\log p(x, h_k \mid y) - \log q(h_k \mid x)`, shape (B, K, C), float64.
 
-    The class enters only through the top generator layer, so the rest of
-    :math:`\log p(x, h \mid y)` and :math:`\log q(h \mid x)` are computed once
-    per sample and the class term is added as a (B K, C) table.
+    ``gen_w`` are the generator's weights as C-contiguous arrays. The class enters
+    only through the top generator layer, so the rest of :math:`\log p(x, h \mid y)`
+    and :math:`\log q(h \mid x)` are computed once per sample and the class term is
+    added as a (B K, C) table.
     """
     target = _KERNELS[backend][1]
-    B = x.shape[0]
-    hidden, logq = _sample_hidden_block(nets, x, K, rng, backend)
+    gen_b, B = pair.generator.biases, x.shape[0]
+    hidden, logq = _sample_hidden_block(pair.recogniser, x, K, rng, backend)
     states = hidden[::-1]  # generator order h^{n-1}, ..., h^1
     # log p(x, h^1..h^{n-2} | h^{n-1}): the generator layers below the top one
     rest = np.zeros(B * K)
     for j, upper in enumerate(states, start=1):
-        a = upper @ nets.gen_w[j].T
+        a = upper @ gen_w[j].T
         if j < len(states):
-            rest += target(a, nets.gen_b[j], states[j], 1)
+            rest += target(a, gen_b[j], states[j], 1)
         else:  # the image: one target row shared by its K samples
-            rest += target(a, nets.gen_b[j], x, K)
+            rest += target(a, gen_b[j], x, K)
     # the class-dependent term log p(top | y) for every class at once
     top = states[0] if states else np.repeat(x, K, axis=0)
-    logits_y = (nets.gen_w[0].T + nets.gen_b[0]).astype(np.float64)  # (C, d_top): row y = logits given y
-    class_term = (top @ logits_y.T.astype(nets.dtype)).astype(np.float64)
+    logits_y = (gen_w[0].T + gen_b[0]).astype(np.float64)  # (C, d_top): row y = logits given y
+    class_term = (top @ logits_y.T.astype(pair.dtype)).astype(np.float64)
     class_term -= softplus(logits_y).sum(axis=1)
     class_term += (rest - logq)[:, None]
     return class_term.reshape(B, K, -1)
@@ -447,18 +416,19 @@ def importance_log_likelihood(
     >>> res.log_px_y.shape, res.log_px.shape
     ((2, 3), (2,))
     """
-    nets = _unpack(pair)
+    pair = _check_pair(pair)
     K = check_positive_int(K, "K")
     rng = check_rng(rng)
     backend = check_choice(backend, "backend", BACKENDS)
-    x = _check_x(x, nets)
-    N, C = x.shape[0], nets.sizes[-1]
+    x = _check_x(x, pair)
+    N, C = x.shape[0], pair.n_classes
     bs = _block_size(K, batch_size)
+    gen_w = [np.ascontiguousarray(w) for w in pair.generator.weights]  # transposed views -> BLAS-friendly copies
     log_px_y = np.empty((N, C))
     for i in range(0, N, bs):
-        logw = _log_weights_block(nets, x[i : i + bs], K, rng, backend)
+        logw = _log_weights_block(pair, gen_w, x[i : i + bs], K, rng, backend)
         log_px_y[i : i + bs] = logsumexp(logw, axis=1) - np.log(K)
-    log_px = logsumexp(log_px_y + nets.log_prior, axis=1)
+    log_px = logsumexp(log_px_y + pair.log_prior(), axis=1)
     return ImportanceResult(log_px_y, log_px, K)
 
 
@@ -555,10 +525,10 @@ def cycle_accuracy(pair, n_per_class: int, rng) -> CycleResult:
     --------
     refimpl.coupled.CoupledPair.sample_generator, refimpl.coupled.CoupledPair.recognise_mean
     """
-    nets = _unpack(pair)
+    pair = _check_pair(pair)
     M = check_positive_int(n_per_class, "n_per_class")
     rng = check_rng(rng)
-    C = nets.sizes[-1]
+    C = pair.n_classes
     y = np.repeat(np.arange(C), M)
     _, x = pair.sample_generator(y, rng)
     pred = np.argmax(np.asarray(pair.recognise_mean(x)), axis=1)

@@ -35,7 +35,7 @@ from numba import get_num_threads, njit, prange
 
 from ._validation import as_batch, check_choice
 from .numerics import log_sigmoid, sigmoid, softmax
-from .sbn import SigmoidBeliefNet
+from .sbn import SigmoidBeliefNet, binary_states
 
 __all__ = [
     "MAX_BRUTE_FORCE_BITS",
@@ -62,12 +62,6 @@ def _check_net(net):
     if not isinstance(net, SigmoidBeliefNet):
         raise TypeError(f"net must be a refimpl.sbn.SigmoidBeliefNet; got {type(net).__name__}.")
     return net
-
-
-def _state_bits(start: int, stop: int, d: int) -> np.ndarray:
-    """Binary states ``start..stop-1`` of a layer of width ``d``: row ``s`` holds bit ``i`` of ``s`` in column ``i``."""
-    s = np.arange(start, stop, dtype=np.int64)
-    return ((s[:, None] >> np.arange(d, dtype=np.int64)) & 1).astype(np.float64)
 
 
 def _blocks(n: int, size: int):
@@ -104,7 +98,7 @@ def _output_step(p_prev: np.ndarray, weight: np.ndarray, bias: np.ndarray, categ
     d_prev = weight.shape[1]
     out = np.zeros((p_prev.shape[0], weight.shape[0]))
     for start, stop in _blocks(2**d_prev, _CHUNK // max(weight.shape[0], d_prev)):
-        a = _state_bits(start, stop, d_prev) @ weight.T + bias
+        a = binary_states(d_prev, start, stop) @ weight.T + bias
         out += p_prev[:, start:stop] @ (softmax(a) if categorical else sigmoid(a))
     return out
 
@@ -142,10 +136,10 @@ def _layer_step_numpy(p_prev, weight, bias):
     out = np.zeros((p_prev.shape[0], n_next))
     t_blocks = _blocks(n_next, _CHUNK // d_next)
     for s0, s1 in _blocks(n_prev, max(1, _CHUNK // min(n_next, _CHUNK))):
-        a = _state_bits(s0, s1, d_prev) @ weight.T + bias  # (S, d_{k+1}) logits a(s)
+        a = binary_states(d_prev, s0, s1) @ weight.T + bias  # (S, d_{k+1}) logits a(s)
         log_on, log_off = log_sigmoid(a), log_sigmoid(-a)
         for t0, t1 in t_blocks:
-            t = _state_bits(t0, t1, d_next)  # (T, d_{k+1})
+            t = binary_states(d_next, t0, t1)  # (T, d_{k+1})
             log_q = log_on @ t.T + log_off @ (1.0 - t).T  # (S, T): log q(t | s)
             out[:, t0:t1] += p_prev[:, s0:s1] @ np.exp(log_q)
     return out

@@ -31,13 +31,15 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_batch, as_float_array, check_binary, check_choice, check_finite
-from .numerics import log_softmax, sigmoid, softmax, softplus
+from .numerics import sigmoid, softmax
+from .sbn import bernoulli_log_prob, categorical_log_prob
 
 __all__ = [
     "expected_sigmoid_logit",
     "forward_log_prob",
     "forward_logits",
     "forward_marginals",
+    "forward_pass",
     "marginals_from_parent_distribution",
     "mean_pass",
     "preactivation_moments",
@@ -235,16 +237,43 @@ def marginals_from_parent_distribution(net, k: int, states, probs):
     return p @ cond
 
 
-def _forward_logits(net, x, method):
-    """Effective logits of every layer for a validated batch ``x`` of shape (B, d_0)."""
-    mu, out = x, []
+def forward_pass(net, x, method: str = "mean"):
+    r"""The forward pass without validation: the inner-loop path of every function below.
+
+    Parameters
+    ----------
+    net : SigmoidBeliefNet
+    x : ndarray of shape (B, d_0)
+        Binary input, not checked; the arithmetic runs in the dtype of ``x`` and the net.
+    method : {"mean", "probit"}, default "mean"
+
+    Returns
+    -------
+    means : list of ndarray
+        ``means[k - 1]`` = :math:`\mu^k` of shape (B, d_k): sigmoid of the effective
+        logit, or its softmax for a categorical output.
+    logits : list of ndarray
+        ``logits[k - 1]`` = the effective logit :math:`\tilde a^k` of shape (B, d_k).
+
+    Notes
+    -----
+    Equation: M6, M8
+
+    .. math::
+        \tilde a^k = W^k \mu^{k-1} + b^k \;\text{(M6)}, \qquad
+        \tilde a^k = \frac{W^k \mu^{k-1} + b^k}{\sqrt{1 + \pi\,\mathrm{Var}\,a^k / 8}} \;\text{(M8)},
+        \qquad \mu^k = \sigma(\tilde a^k)
+    """
+    mu, means, logits = x, [], []
     for k in range(1, net.n_layers + 1):
-        w, b = net.weights[k - 1].astype(np.float64), net.biases[k - 1].astype(np.float64)
-        mean, var = _moments(w, b, mu)
-        logit = _effective_logit(mean, var, method)
-        out.append(logit)
-        mu = softmax(logit) if net.is_categorical(k) else sigmoid(logit)
-    return out
+        a = net.logits(k, mu)  # the mean of a^k under A1 (exact: linearity)
+        if method == "probit":
+            w = net.weights[k - 1]
+            a = _effective_logit(a, (mu * (1.0 - mu)) @ (w * w).T, method)
+        mu = softmax(a) if net.is_categorical(k) else sigmoid(a)
+        means.append(mu)
+        logits.append(a)
+    return means, logits
 
 
 def forward_logits(net, x0, method: str = "mean"):
@@ -275,7 +304,7 @@ def forward_logits(net, x0, method: str = "mean"):
     """
     method = check_choice(method, "method", METHODS)
     x, single = as_batch(x0, "x0", net.sizes[0])
-    logits = _forward_logits(net, x, method)
+    _, logits = forward_pass(net, x, method)
     return [z[0] for z in logits] if single else logits
 
 
@@ -328,8 +357,10 @@ def forward_marginals(net, x0, method: str = "mean"):
     >>> [np.round(m, 4) for m in forward_marginals(net, [1, 1])]
     [array([0.5]), array([0.7311])]
     """
-    logits = forward_logits(net, x0, method)
-    return [softmax(z) if net.is_categorical(k) else sigmoid(z) for k, z in enumerate(logits, start=1)]
+    method = check_choice(method, "method", METHODS)
+    x, single = as_batch(x0, "x0", net.sizes[0])
+    means, _ = forward_pass(net, x, method)
+    return [m[0] for m in means] if single else means
 
 
 def mean_pass(net, x0):
@@ -410,7 +441,7 @@ def forward_log_prob(net, x0, layers, method: str = "mean"):
         )
     if len(layers) != net.n_layers:
         raise ValueError(f"layers must hold {net.n_layers} arrays (layers 1..{net.n_layers}); got {len(layers)}.")
-    logits = _forward_logits(net, x, method)
+    _, logits = forward_pass(net, x, method)
     total = 0.0
     for k in range(1, net.n_layers + 1):
         name = f"layers[{k - 1}]"
@@ -421,8 +452,7 @@ def forward_log_prob(net, x0, layers, method: str = "mean"):
         if net.is_categorical(k):
             if not np.all(state.sum(axis=-1) == 1):
                 raise ValueError(f"{name} is the categorical output and must be one-hot in every row.")
-            term = np.sum(state * log_softmax(z), axis=-1)
+            total = total + categorical_log_prob(state, z)
         else:
-            term = np.sum(state * z - softplus(z), axis=-1)
-        total = total + term
+            total = total + bernoulli_log_prob(state, z)
     return total

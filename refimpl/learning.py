@@ -39,7 +39,9 @@ import numpy as np
 
 from ._validation import check_choice, check_rng
 from .coupled import CoupledPair
-from .numerics import log_softmax, logsumexp, sigmoid, softplus
+from .forward import forward_pass
+from .numerics import log_softmax, logsumexp, sigmoid
+from .sbn import bernoulli_log_prob
 
 __all__ = [
     "NORMALISE",
@@ -79,56 +81,66 @@ def _check_pair(pair):
     return pair
 
 
+def _finite(pair, value, what):
+    """Return ``value``; if it is NaN or infinite, raise naming the parameter or the cause."""
+    if not np.isfinite(value):
+        pair.check_finite()  # names a NaN or infinite parameter, if there is one
+        raise ValueError(f"{what} is {value}: the parameters are finite but the objective overflowed; "
+                         "lower the step size (lr) or lambda.")
+    return value
+
+
 # ------------------------------------------------------------ the three terms
 def _l0(pair, x, y, grads, scale):
     """Mean log q~(y|x) over the batch; adds ``scale`` x its gradient into ``grads``."""
-    n, B = pair.n_layers, x.shape[0]
-    mus, logits = pair._recognise_mean(x)
-    logp = log_softmax(logits)
+    B = x.shape[0]
+    means, logits = forward_pass(pair.recogniser, x)  # mu^1 .. mu^{n-1}, then the softmax
+    logp = log_softmax(logits[-1])
     value = float(np.mean(logp[np.arange(B), y], dtype=np.float64))
     # top layer: d/da^n = onehot(y) - softmax(a^n)
     delta = -np.exp(logp)
     delta[np.arange(B), y] += 1.0
     delta *= scale / B
-    inputs = [x] + mus  # mu^0 .. mu^{n-1}
-    for k in range(n, 0, -1):
-        _acc(grads, f"W{k}", delta.T @ inputs[k - 1])
-        _acc(grads, f"b{k}", delta.sum(axis=0))
+    inputs = [x] + means[:-1]  # mu^0 .. mu^{n-1}
+    for k in range(pair.n_layers, 0, -1):
+        w_key, b_key = pair.recogniser_keys[k - 1]
+        _acc(grads, w_key, delta.T @ inputs[k - 1])
+        _acc(grads, b_key, delta.sum(axis=0))
         if k > 1:
             mu = inputs[k - 1]
-            delta = delta @ pair.params[f"W{k}"]  # back through a^k = W^k mu^{k-1} + b^k
+            delta = delta @ pair.recogniser.weights[k - 1]  # back through a^k = W^k mu^{k-1} + b^k
             delta *= mu * (1.0 - mu)  # back through mu = sigma(a^{k-1})
     return value
 
 
 def _wake(pair, x, hidden, y, grads, scale):
     """Mean log p(x, h | y) over the batch; adds ``scale`` x its gradient into ``grads``."""
-    n, B = pair.n_layers, x.shape[0]
-    states = [x] + list(hidden) + [pair._one_hot(y)]
+    B, gen = x.shape[0], pair.generator
+    states = [pair.one_hot(y)] + hidden[::-1] + [x]  # the generator's layers: y, h^{n-1}, ..., h^1, x
     total = np.zeros(B)
-    for k in range(n, 0, -1):
-        u, t = states[k], states[k - 1]
-        a = u @ pair.gen_weight(k) + pair.params[f"c{k - 1}"]  # generator logits of layer k-1
-        total += np.sum(t * a - softplus(a), axis=1, dtype=np.float64)
+    for j, (w_key, c_key) in enumerate(pair.generator_keys, start=1):
+        u, t = states[j - 1], states[j]
+        a = gen.logits(j, u)  # (W^k)^T u + c^{k-1}
+        total += bernoulli_log_prob(t, a)
         delta = sigmoid(a)
         np.subtract(t, delta, out=delta)
         delta *= scale / B
-        _acc(grads, f"W{k}" if pair.tied else f"V{k}", u.T @ delta)  # transposed form, (d_k, d_{k-1})
-        _acc(grads, f"c{k - 1}", delta.sum(axis=0))
+        _acc(grads, w_key, u.T @ delta)  # params[w_key] is W^k; the generator uses its transpose
+        _acc(grads, c_key, delta.sum(axis=0))
     return float(total.mean())
 
 
 def _sleep(pair, x, hidden, y, grads, scale):
     """Mean log q(h, y | x) over the batch; adds ``scale`` x its gradient into ``grads``."""
-    n, B = pair.n_layers, x.shape[0]
+    n, B, rec = pair.n_layers, x.shape[0], pair.recogniser
     states = [x] + list(hidden)
     total = np.zeros(B)
-    for k in range(1, n + 1):
+    for k, (w_key, b_key) in enumerate(pair.recogniser_keys, start=1):
         u = states[k - 1]
-        a = u @ pair.params[f"W{k}"].T + pair.params[f"b{k}"]
+        a = rec.logits(k, u)  # W^k u + b^k
         if k < n:
             t = states[k]
-            total += np.sum(t * a - softplus(a), axis=1, dtype=np.float64)
+            total += bernoulli_log_prob(t, a)
             delta = sigmoid(a)
             np.subtract(t, delta, out=delta)
         else:
@@ -137,8 +149,8 @@ def _sleep(pair, x, hidden, y, grads, scale):
             delta = -np.exp(logp)
             delta[np.arange(B), y] += 1.0
         delta *= scale / B
-        _acc(grads, f"W{k}", delta.T @ u)
-        _acc(grads, f"b{k}", delta.sum(axis=0))
+        _acc(grads, w_key, delta.T @ u)
+        _acc(grads, b_key, delta.sum(axis=0))
     return float(total.mean())
 
 
@@ -177,10 +189,9 @@ def l0_value_and_grad(pair, x, y):
     -0.69
     """
     pair = _check_pair(pair)
-    x = pair._x(x)
-    y = pair._y(y, x.shape[0])
+    x, y, _ = pair.check_batch(x, y)
     grads = _empty_grads(pair)
-    value = _l0(pair, x, y, grads, 1.0)
+    value = _finite(pair, _l0(pair, x, y, grads, 1.0), "L0")
     return value, _fill_zeros(pair, grads)
 
 
@@ -215,11 +226,9 @@ def wake_value_and_grad(pair, x, hidden, y):
     with :math:`h^0 = x`, :math:`h^n = \mathrm{onehot}(y)`.
     """
     pair = _check_pair(pair)
-    x = pair._x(x)
-    hidden = pair._hidden(hidden, x.shape[0])
-    y = pair._y(y, x.shape[0])
+    x, y, hidden = pair.check_batch(x, y, hidden)
     grads = _empty_grads(pair)
-    value = _wake(pair, x, hidden, y, grads, 1.0)
+    value = _finite(pair, _wake(pair, x, hidden, y, grads, 1.0), "G")
     return value, _fill_zeros(pair, grads)
 
 
@@ -252,20 +261,24 @@ def sleep_value_and_grad(pair, x_dream, hidden_dream, y):
         \frac{\partial R}{\partial W^n} = (\mathrm{onehot}(y) - \mathrm{softmax}(a^n))\,(h^{n-1})^\top
     """
     pair = _check_pair(pair)
-    x = pair._x(x_dream, "x_dream")
-    hidden = pair._hidden(hidden_dream, x.shape[0], "hidden_dream")
-    y = pair._y(y, x.shape[0])
+    x, y, hidden = pair.check_batch(x_dream, y, hidden_dream, x_name="x_dream", hidden_name="hidden_dream")
     grads = _empty_grads(pair)
-    value = _sleep(pair, x, hidden, y, grads, 1.0)
+    value = _finite(pair, _sleep(pair, x, hidden, y, grads, 1.0), "R")
     return value, _fill_zeros(pair, grads)
 
 
+def _dream(pair, y, rng):
+    """(h, x) ~ p(h, x | y) with h in the recogniser's order h^1..h^{n-1}."""
+    states = pair.generator.sample_states(pair.one_hot(y), rng)  # y -> h^{n-1} -> ... -> h^1 -> x
+    return states[-2::-1], states[-1]
+
+
 def _l1(pair, x, y, rng, grads, scale_g, scale_r):
-    hidden = pair._sample_hidden(x, rng)  # wake: the recogniser's states for REAL images
+    hidden = pair.recogniser.sample_states(x, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | REAL x)
     g = _wake(pair, x, hidden, y, grads, scale_g)
-    hidden_d, x_d = pair._sample_generator(y, rng)  # sleep: dreams for the SAME real labels
+    hidden_d, x_d = _dream(pair, y, rng)  # sleep: dreams for the SAME real labels
     r = _sleep(pair, x_d, hidden_d, y, grads, scale_r)
-    return g, r
+    return _finite(pair, g, "G"), _finite(pair, r, "R")
 
 
 def l1_step_grads(pair, x, y, rng):
@@ -309,8 +322,7 @@ def l1_step_grads(pair, x, y, rng):
     """
     pair = _check_pair(pair)
     rng = check_rng(rng)
-    x = pair._x(x)
-    y = pair._y(y, x.shape[0])
+    x, y, _ = pair.check_batch(x, y)
     grads = _empty_grads(pair)
     g, r = _l1(pair, x, y, rng, grads, 1.0, 1.0)
     return {"G": g, "R": r}, _fill_zeros(pair, grads)
@@ -353,20 +365,19 @@ def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
     if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
         raise ValueError(f"lam must be a finite number >= 0; got {lam!r}.")
     check_choice(normalise, "normalise", NORMALISE)
-    x = pair._x(x)
-    y = pair._y(y, x.shape[0])
+    x, y, _ = pair.check_batch(x, y)
     hidden_units = sum(pair.sizes[1:-1])
     s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1))
     grads = _empty_grads(pair)
     g, r = _l1(pair, x, y, rng, grads, s_g, s_r)
     l0 = _l0(pair, x, y, grads, float(lam)) if lam > 0 else _l0_value(pair, x, y)
-    terms = {"G": g, "R": r, "L0": l0, "objective": s_g * g + s_r * r + float(lam) * l0}
-    return terms, _fill_zeros(pair, grads)
+    objective = _finite(pair, s_g * g + s_r * r + float(lam) * _finite(pair, l0, "L0"), "the L2 objective")
+    return {"G": g, "R": r, "L0": l0, "objective": objective}, _fill_zeros(pair, grads)
 
 
 def _l0_value(pair, x, y):
-    _, logits = pair._recognise_mean(x)
-    return float(np.mean(log_softmax(logits)[np.arange(x.shape[0]), y], dtype=np.float64))
+    _, logits = forward_pass(pair.recogniser, x)
+    return float(np.mean(log_softmax(logits[-1])[np.arange(x.shape[0]), y], dtype=np.float64))
 
 
 def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
@@ -414,22 +425,22 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
     rng = check_rng(rng)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}.")
-    x = pair._x(x)
-    y = pair._y(y, x.shape[0])
-    B, K = x.shape[0], int(n_samples)
+    x, y, _ = pair.check_batch(x, y)
+    B, K, n = x.shape[0], int(n_samples), pair.n_layers
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
-    hidden = pair._sample_hidden(xr, rng)
-    log_p = pair._log_p(xr, hidden, yr)
-    log_q_h = pair._log_q_hidden(xr, hidden)  # the proposal q(h | x)
-    log_q = log_q_h + pair._log_q_label(xr, hidden, yr)  # log q(h, y | x)
+    hidden = pair.recogniser.sample_states(xr, rng, n_layers=n - 1)
+    log_p = pair.generator.log_prob_states(pair.one_hot(yr), hidden[::-1] + [xr])  # log p(x, h | y)
+    log_q_h = pair.recogniser.log_prob_states(xr, hidden)  # the proposal q(h | x)
+    top = hidden[-1] if hidden else xr
+    log_q = log_q_h + pair.recogniser.layer_log_prob(n, pair.one_hot(yr), top)  # log q(h, y | x)
     log_w = (log_p - log_q_h).reshape(B, K)
     w = np.exp(log_w - logsumexp(log_w, axis=1, keepdims=True)).reshape(-1)  # each image's weights sum to 1
     grads = _empty_grads(pair)
     scale = (w * K).astype(pair.dtype)[:, None]  # _wake and _sleep divide by their B * K rows
     _wake(pair, xr, hidden, yr, grads, scale)
     _sleep(pair, xr, hidden, yr, grads, scale)
-    hidden_d, x_d = pair._sample_generator(y, rng)
-    r = _sleep(pair, x_d, hidden_d, y, grads, 1.0)
+    hidden_d, x_d = _dream(pair, y, rng)
+    r = _finite(pair, _sleep(pair, x_d, hidden_d, y, grads, 1.0), "R")
     terms = {
         "G": float(np.sum(w * log_p) / B),
         "Q": float(np.sum(w * log_q) / B),

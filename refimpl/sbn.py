@@ -22,6 +22,8 @@ from ._validation import (
     check_binary,
     check_choice,
     check_finite,
+    check_float_dtype,
+    check_nonnegative,
     check_positive_int,
     check_rng,
 )
@@ -29,6 +31,7 @@ from .numerics import logsumexp, sigmoid, softmax, softplus
 
 __all__ = [
     "SigmoidBeliefNet",
+    "binary_states",
     "bernoulli_log_prob",
     "categorical_log_prob",
     "one_hot",
@@ -49,8 +52,9 @@ def bernoulli_log_prob(x, logits):
 
     Returns
     -------
-    ndarray of shape (...,)
-        :math:`\sum_i [x_i a_i - \mathrm{softplus}(a_i)]`.
+    ndarray of shape (...,), float64
+        :math:`\sum_i [x_i a_i - \mathrm{softplus}(a_i)]`, summed in float64
+        whatever the dtype of the logits.
 
     Notes
     -----
@@ -67,7 +71,7 @@ def bernoulli_log_prob(x, logits):
     >>> float(bernoulli_log_prob(np.array([1.0]), np.array([0.0])))  # log 1/2
     -0.6931471805599453
     """
-    return np.sum(x * logits - softplus(logits), axis=-1)
+    return np.sum(x * logits - softplus(logits), axis=-1, dtype=np.float64)
 
 
 def categorical_log_prob(x, logits):
@@ -81,8 +85,8 @@ def categorical_log_prob(x, logits):
 
     Returns
     -------
-    ndarray of shape (...,)
-        :math:`\sum_c x_c a_c - \log\sum_c e^{a_c}`.
+    ndarray of shape (...,), float64
+        :math:`\sum_c x_c a_c - \log\sum_c e^{a_c}`, computed in float64.
 
     Notes
     -----
@@ -90,11 +94,12 @@ def categorical_log_prob(x, logits):
 
     .. math:: \log q(y \mid u) = a_y - \log \sum_c e^{a_c}
     """
+    logits = np.asarray(logits, dtype=np.float64)
     return np.sum(x * logits, axis=-1) - logsumexp(logits, axis=-1)
 
 
-def one_hot(y, n_classes: int) -> np.ndarray:
-    """One-hot float64 encoding of integer labels ``y`` (any shape) over ``n_classes``.
+def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
+    """One-hot encoding of integer labels ``y`` (any shape) over ``n_classes``, in ``dtype``.
 
     Raises
     ------
@@ -116,7 +121,37 @@ def one_hot(y, n_classes: int) -> np.ndarray:
         raise ValueError(
             f"y must hold labels in [0, {n_classes}); got values in [{y.min()}, {y.max()}]."
         )
-    return np.eye(n_classes)[y]
+    return np.eye(n_classes, dtype=check_float_dtype(dtype))[y]
+
+
+def binary_states(d: int, start: int = 0, stop=None) -> np.ndarray:
+    """The binary states ``start, ..., stop - 1`` of ``d`` units: unit ``i`` of state ``s`` is bit ``i`` of ``s``.
+
+    The one enumeration order of the package (unit 0 is the least significant
+    bit), used by exact inference and by the consistency tables.
+
+    Parameters
+    ----------
+    d : int
+        Number of units.
+    start, stop : int, optional
+        The range of states, default all :math:`2^d`.
+
+    Returns
+    -------
+    ndarray of shape (stop - start, d), float64
+
+    Examples
+    --------
+    >>> binary_states(2)
+    array([[0., 0.],
+           [1., 0.],
+           [0., 1.],
+           [1., 1.]])
+    """
+    d = check_positive_int(d, "d")
+    s = np.arange(start, 2**d if stop is None else stop, dtype=np.int64)
+    return ((s[:, None] >> np.arange(d, dtype=np.int64)) & 1).astype(np.float64)
 
 
 class SigmoidBeliefNet:
@@ -132,13 +167,20 @@ class SigmoidBeliefNet:
     output : {"bernoulli", "categorical"}, default "bernoulli"
         The last layer's conditional: independent Bernoulli units (M1) or one
         softmax over ``d_n`` classes (M2), stored one-hot.
-    dtype : numpy float dtype, default float64
-        Storage dtype of the parameters (training may use float32).
+    dtype : {float64, float32}, default float64
+        Storage dtype of the parameters (training uses float32).
+    copy : bool, default True
+        Copy the parameters (later changes to the caller's arrays leave the
+        network alone). With ``copy=False`` arrays already of ``dtype`` are
+        used as they are, views included: this is how a tied pair's generator
+        shares the recogniser's matrices (:class:`refimpl.coupled.CoupledPair`).
 
     Raises
     ------
     ValueError
         If the shapes do not chain, a parameter is not finite, or ``output`` is unknown.
+    TypeError
+        If ``dtype`` is not float32 or float64.
 
     Notes
     -----
@@ -148,8 +190,9 @@ class SigmoidBeliefNet:
         q(x^k \mid x^{k-1}) = \prod_i \sigma(a^k_i)^{x^k_i}\,(1-\sigma(a^k_i))^{1-x^k_i},
         \qquad a^k = W^k x^{k-1} + b^k
 
-    The parameters are copied on construction, so later changes to the
-    caller's arrays do not change the network.
+    States are enumerated in one order throughout the package: state ``s`` of
+    a layer of ``d`` units has unit ``i`` equal to bit ``i`` of ``s``
+    (:func:`binary_states`).
 
     Examples
     --------
@@ -159,8 +202,9 @@ class SigmoidBeliefNet:
     (3, 2, 2)
     """
 
-    def __init__(self, weights, biases, output: str = "bernoulli", dtype=np.float64):
+    def __init__(self, weights, biases, output: str = "bernoulli", dtype=np.float64, copy: bool = True):
         self.output = check_choice(output, "output", OUTPUTS)
+        dtype = check_float_dtype(dtype)
         if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
             raise TypeError("weights and biases must be sequences (lists) of arrays, one per layer.")
         weights, biases = list(weights), list(biases)
@@ -172,8 +216,10 @@ class SigmoidBeliefNet:
             )
         self.weights, self.biases = [], []
         for k, (w, b) in enumerate(zip(weights, biases)):
-            w = check_finite(as_float_array(w, f"weights[{k}]", dtype).copy(), f"weights[{k}]")
-            b = check_finite(as_float_array(b, f"biases[{k}]", dtype).copy(), f"biases[{k}]")
+            w, b = as_float_array(w, f"weights[{k}]", dtype), as_float_array(b, f"biases[{k}]", dtype)
+            if copy:
+                w, b = w.copy(), b.copy()
+            check_finite(w, f"weights[{k}]"), check_finite(b, f"biases[{k}]")
             if w.ndim != 2:
                 raise ValueError(f"weights[{k}] must be a 2-d matrix; got shape {w.shape}.")
             if k > 0 and w.shape[1] != self.weights[-1].shape[0]:
@@ -191,7 +237,7 @@ class SigmoidBeliefNet:
             self.biases.append(b)
         if self.output == "categorical" and self.weights[-1].shape[0] < 2:
             raise ValueError("a categorical output layer needs at least 2 classes.")
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype
 
     # ------------------------------------------------------------------ basics
     @classmethod
@@ -204,10 +250,11 @@ class SigmoidBeliefNet:
             Layer widths ``(d_0, ..., d_n)``.
         rng : numpy.random.Generator
         scale : float
-            Standard deviation of the weights and biases.
+            Standard deviation of the weights and biases, finite and >= 0.
         output : {"bernoulli", "categorical"}
         """
         rng = check_rng(rng)
+        check_nonnegative(scale, "scale")
         sizes = [check_positive_int(d, f"sizes[{i}]") for i, d in enumerate(sizes)]
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least two layer widths; got {sizes}.")
@@ -291,20 +338,46 @@ class SigmoidBeliefNet:
         n = check_positive_int(n, "n")
         rng = check_rng(rng)
         x, single = as_batch(x0, "x0", self.sizes[0], dtype=self.dtype)
-        prev = np.broadcast_to(x, (n,) + x.shape)
-        layers = []
-        for k in range(1, self.n_layers + 1):
+        layers = self.sample_states(np.broadcast_to(x, (n,) + x.shape), rng)
+        return [state[:, 0] for state in layers] if single else layers
+
+    def sample_states(self, x, rng, n_layers=None):
+        r"""Ancestral sampling without validation: the inner-loop path of :meth:`sample`.
+
+        Parameters
+        ----------
+        x : ndarray of shape (..., d_0)
+            Binary input in the network's dtype (not checked).
+        rng : numpy.random.Generator
+        n_layers : int, optional
+            Sample layers ``1..n_layers`` only (default: all ``n``).
+
+        Returns
+        -------
+        list of ndarray
+            ``states[k - 1]`` of shape ``(..., d_k)``: one draw of :math:`x^k` per row of ``x``.
+
+        Notes
+        -----
+        Equation: M1, M2
+
+        A Bernoulli unit is on when a uniform draw falls below :math:`\sigma(a)`;
+        the uniforms are drawn in the network's dtype (float32 draws are cheaper).
+        A categorical layer draws one uniform per row and takes the class where
+        the cumulative softmax first exceeds it.
+        """
+        states, prev = [], x
+        for k in range(1, (self.n_layers if n_layers is None else n_layers) + 1):
             a = self.logits(k, prev)
             if self.is_categorical(k):
                 p = softmax(a)
                 u = rng.random(p.shape[:-1] + (1,))
                 idx = np.minimum(np.sum(np.cumsum(p, axis=-1) < u, axis=-1), p.shape[-1] - 1)
-                state = np.eye(p.shape[-1], dtype=self.dtype)[idx]
+                prev = np.eye(p.shape[-1], dtype=self.dtype)[idx]
             else:
-                state = (rng.random(a.shape) < sigmoid(a)).astype(self.dtype)
-            layers.append(state[:, 0] if single else state)
-            prev = state
-        return layers
+                prev = (rng.random(a.shape, dtype=self.dtype) < sigmoid(a)).astype(self.dtype)
+            states.append(prev)
+        return states
 
     # -------------------------------------------------------- log-probability
     def log_prob(self, x0, layers):
@@ -360,7 +433,7 @@ class SigmoidBeliefNet:
             raise ValueError(
                 f"layers must hold {self.n_layers} arrays (layers 1..{self.n_layers}); got {len(layers)}."
             )
-        prev, total = x, 0.0
+        states = []
         for k in range(1, self.n_layers + 1):
             name = f"layers[{k - 1}]"
             state = check_binary(as_float_array(layers[k - 1], name), name)
@@ -370,6 +443,22 @@ class SigmoidBeliefNet:
                 )
             if self.is_categorical(k) and not np.all(state.sum(axis=-1) == 1):
                 raise ValueError(f"{name} is the categorical output and must be one-hot in every row.")
+            states.append(state)
+        return self.log_prob_states(x, states)
+
+    def log_prob_states(self, x, states):
+        r"""Sum of :meth:`layer_log_prob` over the given layers, without validation.
+
+        The inner-loop path of :meth:`log_prob`: ``states`` may hold the first
+        ``m <= n`` layers only, and then the result is
+        :math:`\log q(x^1..x^m \mid x^0)`.
+
+        Notes
+        -----
+        Equation: M3
+        """
+        prev, total = x, 0.0
+        for k, state in enumerate(states, start=1):
             total = total + self.layer_log_prob(k, state, prev)
             prev = state
         return total

@@ -38,7 +38,7 @@ def _plain_sigmoid(a):
 def test_m9_generator_weights_are_recogniser_transposed(sizes, tied):
     """The generator SBN's weights are exactly W^n.T..W^1.T (tied) or V^n.T..V^1.T, biases c^{n-1}..c^0."""
     pair = _pair(sizes, tied, 0)
-    gen, rec = pair.generator(), pair.recogniser()
+    gen, rec = pair.generator, pair.recogniser
     n = len(sizes) - 1
     assert gen.output == "bernoulli" and rec.output == "categorical"
     assert gen.sizes == tuple(reversed(sizes))
@@ -57,8 +57,8 @@ def test_m9_update_to_w_changes_both_directions():
     y = np.array([0, 1])
     before = pair.generate_mean(y)
     pair.params["W1"] += 0.5
-    assert_array_equal(pair.recogniser().weights[0], pair.params["W1"])
-    assert_array_equal(pair.generator().weights[-1], pair.params["W1"].T)
+    assert_array_equal(pair.recogniser.weights[0], pair.params["W1"])
+    assert_array_equal(pair.generator.weights[-1], pair.params["W1"].T)
     assert not np.allclose(pair.generate_mean(y), before)
 
 
@@ -73,7 +73,7 @@ def test_m9_log_p_equals_generator_sbn_log_prob(sizes, tied, seed):
     x = _binary(rng, (B, sizes[0]))
     hidden = [_binary(rng, (B, d)) for d in sizes[1:-1]]
     y = rng.integers(0, sizes[-1], B)
-    expected = pair.generator().log_prob(one_hot(y, sizes[-1]), list(reversed(hidden)) + [x])
+    expected = pair.generator.log_prob(one_hot(y, sizes[-1]), list(reversed(hidden)) + [x])
     assert_allclose(pair.log_p(x, hidden, y), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -87,7 +87,7 @@ def test_m3_log_q_equals_recogniser_sbn_log_prob(sizes, seed):
     x = _binary(rng, (B, sizes[0]))
     hidden = [_binary(rng, (B, d)) for d in sizes[1:-1]]
     y = rng.integers(0, sizes[-1], B)
-    expected = pair.recogniser().log_prob(x, hidden + [one_hot(y, sizes[-1])])
+    expected = pair.recogniser.log_prob(x, hidden + [one_hot(y, sizes[-1])])
     assert_allclose(pair.log_q(x, hidden, y), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -135,7 +135,7 @@ def test_m10_sample_generator_frequencies_match_exact_joint():
     codes = np.concatenate([x, hidden[0]], axis=1) @ (2 ** np.arange(5))
     freq = np.bincount(codes.astype(int), minlength=32) / N
     configs = np.array(_configs([5]))
-    probs = np.exp(pair.generator().log_prob(np.eye(2)[[1] * 32], [configs[:, 3:], configs[:, :3]]))
+    probs = np.exp(pair.generator.log_prob(np.eye(2)[[1] * 32], [configs[:, 3:], configs[:, :3]]))
     exact = probs[np.argsort(configs @ (2 ** np.arange(5)))]
     assert_allclose(exact.sum(), 1.0, rtol=1e-12)
     # each frequency has standard error sqrt(p(1-p)/N) <= 0.0036; 5 standard errors over 32 cells
@@ -149,7 +149,7 @@ def test_m1_sample_hidden_frequencies_match_recogniser():
     x0 = np.array([1.0, 0.0, 1.0])
     (h,) = pair.sample_hidden(np.tile(x0, (N, 1)), np.random.default_rng(9))
     freq = np.bincount((h @ [1, 2]).astype(int), minlength=4) / N
-    rec = pair.recogniser()
+    rec = pair.recogniser
     hs = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
     exact = np.array([logsumexp(np.array([rec.log_prob(x0, [hh, np.eye(2)[c]]) for c in range(2)])) for hh in hs])
     exact = np.exp(exact)

@@ -52,7 +52,7 @@ def _central_differences(f, pair, eps=1e-6):
 def _wake_objective(x, hidden, y):
     """Mean log p(x, h | y) by the generator SBN's log_prob (M3), independent of the gradient code."""
     def f(pair):
-        gen = pair.generator()
+        gen = pair.generator
         return np.mean(gen.log_prob(one_hot(y, pair.sizes[-1]), list(reversed(hidden)) + [x]))
     return f
 
@@ -60,7 +60,7 @@ def _wake_objective(x, hidden, y):
 def _sleep_objective(x, hidden, y):
     """Mean log q(h, y | x) by the recogniser SBN's log_prob (M3)."""
     def f(pair):
-        return np.mean(pair.recogniser().log_prob(x, hidden + [one_hot(y, pair.sizes[-1])]))
+        return np.mean(pair.recogniser.log_prob(x, hidden + [one_hot(y, pair.sizes[-1])]))
     return f
 
 
@@ -351,10 +351,10 @@ def test_rws_gradient_matches_central_differences_with_weights_held_fixed(sizes,
     oh, ohr = one_hot(y, sizes[-1]), one_hot(yr, sizes[-1])
 
     def log_p(p):  # log p(x, h | y), generator SBN
-        return p.generator().log_prob(ohr, list(reversed(hidden)) + [xr])
+        return p.generator.log_prob(ohr, list(reversed(hidden)) + [xr])
 
     def log_q_hy(p):  # log q(h, y | x), recogniser SBN
-        return p.recogniser().log_prob(xr, hidden + [ohr])
+        return p.recogniser.log_prob(xr, hidden + [ohr])
 
     n = len(sizes) - 1
     top = hidden[-1] if hidden else xr
@@ -364,7 +364,7 @@ def test_rws_gradient_matches_central_differences_with_weights_held_fixed(sizes,
     w = (w / w.sum(axis=1, keepdims=True)).reshape(-1)
 
     def objective(p):
-        sleep = np.mean(p.recogniser().log_prob(x_d, hidden_d + [oh]))
+        sleep = np.mean(p.recogniser.log_prob(x_d, hidden_d + [oh]))
         return float(np.sum(w * (log_p(p) + log_q_hy(p))) / B + sleep)
 
     _assert_grads_close(grads, _central_differences(objective, pair))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from refimpl.sbn import SigmoidBeliefNet, bernoulli_log_prob, categorical_log_prob, one_hot
+from refimpl.sbn import SigmoidBeliefNet, bernoulli_log_prob, binary_states, categorical_log_prob, one_hot
 
 
 def _net(sizes, output="bernoulli", seed=0, scale=1.0):
@@ -221,6 +221,8 @@ B2 = [np.zeros(2), np.zeros(2)]
         (dict(weights=["ab", W2[1]], biases=B2), TypeError, r"weights\[0\] must be an array of numbers"),
         (dict(weights=[np.zeros((1, 3))], biases=[np.zeros(1)], output="categorical"), ValueError,
          "categorical output layer needs at least 2 classes"),
+        (dict(weights=W2, biases=B2, dtype=int), TypeError, "dtype must be float32 or float64; got int64"),
+        (dict(weights=W2, biases=B2, dtype=np.float16), TypeError, "dtype must be float32 or float64; got float16"),
     ],
 )
 def test_sigmoid_belief_net_rejects_bad_parameters(kwargs, error, message):
@@ -242,6 +244,13 @@ def test_random_rejects_bad_arguments(sizes, rng, error, message):
     """SigmoidBeliefNet.random rejects a non-Generator rng and bad layer widths, naming the argument."""
     with pytest.raises(error, match=message):
         SigmoidBeliefNet.random(sizes, rng)
+
+
+@pytest.mark.parametrize("scale", [-1.0, np.nan, np.inf])
+def test_random_rejects_a_negative_or_non_finite_scale(scale):
+    """A weight scale below zero or not finite is rejected, naming scale."""
+    with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
+        SigmoidBeliefNet.random([3, 2], np.random.default_rng(0), scale=scale)
 
 
 @pytest.mark.parametrize("rng", [0, None, np.random.RandomState(0)], ids=["int", "None", "RandomState"])
@@ -293,3 +302,51 @@ def test_parameters_are_copied_on_construction():
     w[:] = 5.0
     b[:] = 5.0
     assert np.all(net.weights[0] == 0) and np.all(net.biases[0] == 0)
+
+
+def test_parameters_are_shared_without_copy():
+    """With copy=False the network holds the caller's arrays, transposed views included."""
+    w, b = np.zeros((2, 3)), np.zeros(2)
+    net = SigmoidBeliefNet([w.T], [np.zeros(3)], copy=False)
+    w[0, 1] = 7.0
+    assert net.weights[0][1, 0] == 7.0 and np.shares_memory(net.weights[0], w)
+    assert not np.shares_memory(SigmoidBeliefNet([w], [b]).weights[0], w)
+
+
+@pytest.mark.parametrize("d", [1, 3, 6])
+def test_binary_states_unit_i_is_bit_i_of_the_state_index(d):
+    """Row s of binary_states(d) holds the bits of s, unit 0 least significant (written out with itertools)."""
+    expected = np.array(list(itertools.product([0.0, 1.0], repeat=d)))[:, ::-1]
+    assert np.array_equal(binary_states(d), expected)
+    assert np.array_equal(binary_states(d, 1, 2**d - 1), expected[1:-1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_m1_sample_states_draw_uniforms_in_the_network_dtype(dtype):
+    """The fast sampler switches each unit on exactly when its own uniform (drawn in the net's dtype) is below sigma(a)."""
+    rng = np.random.default_rng(3)
+    net = SigmoidBeliefNet.random([5, 4, 3], rng)
+    net = SigmoidBeliefNet(net.weights, net.biases, dtype=dtype)
+    x = rng.integers(0, 2, (6, 5)).astype(dtype)
+    h1, h2 = net.sample_states(x, np.random.default_rng(9))
+    replay = np.random.default_rng(9)
+    u1 = replay.random((6, 4), dtype=dtype)
+    expect1 = (u1 < 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ net.weights[0].T.astype(np.float64)
+                                              + net.biases[0])))).astype(dtype)
+    assert h1.dtype == dtype and np.array_equal(h1, expect1)
+    assert h2.shape == (6, 3) and set(np.unique(h2)) <= {0.0, 1.0}
+    only_first = net.sample_states(x, np.random.default_rng(9), n_layers=1)
+    assert len(only_first) == 1 and np.array_equal(only_first[0], h1)
+
+
+def test_m3_log_prob_states_of_the_first_layers_is_their_marginal_term():
+    """log_prob_states over layers 1..m sums the same per-layer terms that log_prob sums over all n."""
+    rng = np.random.default_rng(4)
+    net = SigmoidBeliefNet.random([4, 3, 2, 2], rng, output="categorical")
+    x = rng.integers(0, 2, (5, 4)).astype(float)
+    layers = net.sample_states(x, rng)
+    full = net.log_prob(x, layers)
+    first_two = net.log_prob_states(x, layers[:2])
+    top = np.log(np.sum(layers[2] * np.exp(layers[1] @ net.weights[2].T + net.biases[2]), axis=1)
+                 / np.sum(np.exp(layers[1] @ net.weights[2].T + net.biases[2]), axis=1))
+    assert_allclose(full, first_two + top, rtol=1e-12, atol=1e-12)
