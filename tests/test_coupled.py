@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from refimpl.coupled import CoupledPair
+from refimpl.coupled import CoupledPair, transposed_generator
 from refimpl.numerics import logsumexp
 from refimpl.sbn import one_hot
 
@@ -49,6 +49,35 @@ def test_m9_generator_weights_are_recogniser_transposed(sizes, tied):
         assert_array_equal(rec.weights[k - 1], pair.params[f"W{k}"])
     if not tied:
         assert not np.array_equal(pair.params["V1"], pair.params["W1"])
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+def test_m9_tied_generator_weights_are_views_of_the_recogniser_weights(sizes):
+    """In a tied pair every generator matrix shares memory with the recogniser's W^k: views, not copies."""
+    pair = _pair(sizes, True, 0)
+    n = len(sizes) - 1
+    for j in range(n):
+        assert np.shares_memory(pair.generator.weights[j], pair.recogniser.weights[n - 1 - j])
+        assert pair.generator.weights[j].base is pair.params[f"W{n - j}"]
+    rebuilt = transposed_generator(pair.recogniser, [pair.params[f"c{k}"] for k in range(n)])
+    for a, b in zip(rebuilt.weights, pair.generator.weights, strict=True):
+        assert np.shares_memory(a, b)
+
+
+def test_params_assignment_writes_into_the_shared_arrays():
+    """Assigning to pair.params copies into the array both networks hold; entries cannot be replaced or removed."""
+    pair = _pair((5, 3, 2), True, 0)
+    w1 = pair.params["W1"]
+    pair.params["W1"] = np.ones((3, 5))
+    assert pair.params["W1"] is w1 and np.all(pair.generator.weights[-1] == 1.0)
+    pair.params.update(c0=np.full(5, 2.0))
+    assert np.all(pair.generator.biases[-1] == 2.0)
+    with pytest.raises(ValueError, match=r"params\['W1'\] must keep its shape \(3, 5\); got \(5, 3\)"):
+        pair.params["W1"] = np.ones((5, 3))
+    with pytest.raises(KeyError, match="params has no entry 'W9'"):
+        pair.params["W9"] = np.ones(2)
+    with pytest.raises(TypeError, match="cannot gain or lose entries"):
+        del pair.params["W1"]
 
 
 def test_m9_update_to_w_changes_both_directions():
@@ -212,6 +241,10 @@ def test_extreme_weights_give_finite_results_without_warnings():
         ({"sizes": (5, 3, 2), "rng": np.random.RandomState(0)}, TypeError, "rng"),
         ({"sizes": (5, 3, 2), "rng": np.random.default_rng(0), "tied": 1}, TypeError, "tied"),
         ({"sizes": (5, 3, 2), "rng": np.random.default_rng(0), "init_scale": -1.0}, ValueError, "init_scale"),
+        ({"sizes": (5, 3, 2), "rng": np.random.default_rng(0), "dtype": np.float16}, TypeError,
+         "dtype must be float32 or float64; got float16"),
+        ({"sizes": (5, 3, 2), "rng": np.random.default_rng(0), "dtype": int}, TypeError,
+         "dtype must be float32 or float64; got int64"),
     ],
 )
 def test_constructor_rejects_bad_arguments(kwargs, exc, match):

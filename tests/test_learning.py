@@ -393,3 +393,18 @@ def test_rws_rejects_a_bad_number_of_samples(bad):
     x, _, y = _states((5, 3, 2), seed=3)
     with pytest.raises(ValueError, match="n_samples"):
         rws_step_grads(pair, x, y, np.random.default_rng(0), n_samples=bad)
+
+
+@pytest.mark.parametrize("rule", ["L0", "L1", "L2", "RWS"])
+def test_nan_parameter_is_reported_by_name_not_returned_as_a_nan_objective(rule):
+    """A NaN put into a pair's weights makes every learning rule raise, naming the parameter."""
+    rng = np.random.default_rng(0)
+    pair = CoupledPair((6, 4, 3), rng=rng, dtype=np.float64)
+    pair.params["W2"][1, 2] = np.nan
+    x, y = rng.integers(0, 2, (5, 6)), rng.integers(0, 3, 5)
+    call = {"L0": lambda: l0_value_and_grad(pair, x, y),
+            "L1": lambda: l1_step_grads(pair, x, y, rng),
+            "L2": lambda: l2_step_grads(pair, x, y, rng, lam=1.0),
+            "RWS": lambda: rws_step_grads(pair, x, y, rng)}[rule]
+    with pytest.raises(ValueError, match=r"the pair's params\['W2'\] must be finite; got an array containing NaN"):
+        call()
