@@ -17,11 +17,34 @@ _spec.loader.exec_module(build)
 
 
 @pytest.mark.parametrize("source", build.sources(), ids=lambda p: p.stem)
-def test_tutorial_executes(source, tmp_path, monkeypatch):
-    """The notebook runs without error (its check cells assert, so a wrong claim fails here)."""
+def test_tutorial_executes(source, tmp_path, monkeypatch, capfd):
+    """The notebook runs without error (its check cells assert, so a wrong claim fails here).
+
+    Its outputs show no absolute path of the machine that ran it, and the kernel writes
+    nothing to the build's terminal (no warning such as unencrypted TCP).
+    """
     monkeypatch.setenv("REFIMPL_FIGURES_DIR", str(tmp_path))
+    capfd.readouterr()
     nb = build.execute(source, timeout=600)
+    terminal = capfd.readouterr()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
     assert list(tmp_path.glob("*.png")), "each tutorial saves at least one figure"
+    shown = build.absolute_paths(nb, extra=[tmp_path])
+    assert not shown, f"outputs show absolute paths (cell number, line): {shown}"
+    assert not terminal.out and not terminal.err, f"the kernel wrote to the terminal: {terminal}"
+
+
+def test_absolute_paths_are_found():
+    """The scan of outputs flags a displayed absolute path and passes a relative one."""
+    nbformat = pytest.importorskip("nbformat")
+
+    def notebook(text):
+        out = nbformat.v4.new_output("execute_result", data={"text/plain": text}, execution_count=1)
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[out])])
+
+    shown = f"PosixPath('{TUTORIAL.parent / 'figures' / 'x.png'}')"
+    assert build.absolute_paths(notebook(shown)) == [(1, shown)]
+    assert build.absolute_paths(notebook("PosixPath('/tmp/pytest-1/x.png')")) != []
+    assert build.absolute_paths(notebook("PosixPath('../figures/x.png')")) == []

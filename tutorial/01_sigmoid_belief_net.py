@@ -25,8 +25,9 @@
 # hidden configuration), then by a recursion over whole layers that is exponentially cheaper. Later
 # notebooks compare the DNN forward pass against these exact answers.
 #
-# The paper's full text is not available to this project; the equations below follow the project's
-# reconstruction in `shared/design/method.md` (labels M1–M4). The SBN itself is standard.
+# The paper's full text is not available to this project; the equations below (labels M1–M4) are
+# this project's reconstruction of the method from the paper's abstract and the literature it builds
+# on, and this notebook states them in full. The SBN itself is standard.
 
 # %%
 import itertools

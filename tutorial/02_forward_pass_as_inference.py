@@ -24,8 +24,8 @@
 # The directed model is the sigmoid belief network (SBN) of tutorial 01: binary layers
 # $x^0 \to x^1 \to \dots \to x^n$ with $q(x^k \mid x^{k-1}) = \prod_i \mathrm{Bern}(x^k_i; \sigma(W^k_i x^{k-1} + b^k_i))$
 # (M1), optionally a softmax output (M2). The paper's full text is not available to this
-# project; the derivation below (one identity, two approximations) is the reconstruction
-# in `shared/design/method.md`, built from the abstract and standard results. Then we
+# project; the derivation below (one identity, two approximations) is this project's
+# reconstruction, built from the abstract and standard results and stated here in full. Then we
 # *measure* how good the approximation is, against exact inference by enumeration (M4).
 #
 # | label | statement | computed by | checked by |
@@ -118,8 +118,10 @@ assert gap < 1e-12
 #    \mathrm{Var}\,a^k_i = \sum_j (W^k_{ij})^2\, \mu^{k-1}_j (1 - \mu^{k-1}_j). $$
 #
 # The mean is exact *whatever* the dependence (linearity of expectation); the variance
-# drops the covariances $\sum_{j \ne l} W_{ij} W_{il} \mathrm{Cov}(x_j, x_l)$. Units of one layer
-# share parents, so they are correlated, and A1 is wrong in general from layer 2 on.
+# drops the covariances $\sum_{j \ne l} W_{ij} W_{il} \mathrm{Cov}(x_j, x_l)$. A1 is exact for
+# layer 1, whose units depend only on the observed $x^0$ and so are independent given it. From
+# layer 2 on, the units of a layer share unobserved parents, so they are correlated and A1 is
+# wrong in general.
 
 # %%
 k = 3
@@ -198,7 +200,9 @@ assert np.abs(err_s - pred_s).max() < 0.05 * np.abs(err_s).max()
 # This is exactly the forward computation of a DNN with logistic sigmoid activations, its
 # activations read as marginal probabilities of the SBN's binary units. For a softmax
 # output the same step reads $\mathbb{E}\,\mathrm{softmax}(a) \approx \mathrm{softmax}(\mathbb{E}\,a)$.
-# Layer 1 is exact; every later layer carries the errors of A1 and A2. (This project requires
+# Layer 1 is exact. Layer 2 carries only the error of A2: its parents, layer 1, have exact
+# marginals and are independent given $x^0$, so A1 holds there. From layer 3 on, A1 errs too,
+# and each layer inherits the errors of the layers below. (This project requires
 # $x^0$ binary, since it is the observed input of a binary model, although the arithmetic
 # would accept any input in $[0,1]$.)
 
@@ -345,8 +349,10 @@ assert slopes["mean"] > 2.0          # error falls faster than s^2: second order
 assert np.all(err["probit"][SCALES >= 1] < err["mean"][SCALES >= 1])
 
 # %% [markdown]
-# The error falls roughly like $s^3$ in this regime: the approximation is exact in the
-# limit of small weights, and at initialisation-size weights ($s \approx 1$) it is off by
+# For small weights the error falls like $s^3$, as A2 predicts (the dotted line): the
+# approximation is exact in the limit of small weights. The curve bends as $s$ approaches 1,
+# so the slope fitted over all of $[0.05, 1]$ (printed above) is below 3, though still above 2.
+# At initialisation-size weights ($s \approx 1$) it is off by
 # about 0.02 in probability. The probit pass is several times closer at every scale. For
 # large weights the mean pass saturates: units become nearly deterministic, and the
 # error comes from the few that are not.
@@ -354,8 +360,10 @@ assert np.all(err["probit"][SCALES >= 1] < err["mean"][SCALES >= 1])
 # %% [markdown]
 # ## Measured: error as the network gets deeper
 #
-# A1 is exact at layer 1 and is violated from layer 2 on, where units share parents; each
-# later layer inherits the errors of the layers below. Fix the width at 4 and the scale at
+# Layer 1 is exact; layer 2 carries only the error of A2 (A1 holds for layer 1, whose units
+# are independent given $x^0$); from layer 3 on, A1 is violated too, because the units of layer 2
+# and above share unobserved parents, and each layer inherits the errors of the layers below.
+# Fix the width at 4 and the scale at
 # $s = 1$, and grow the number of hidden layers, measuring the error at the **last** layer.
 
 # %%
@@ -390,9 +398,13 @@ assert min(depth_err["mean"][1:]) > 1e-3     # from layer 2 on the approximation
 
 # %% [markdown]
 # The error appears at layer 2 and then grows only slowly with depth rather than blowing
-# up: at scale 1 each sigmoid layer contracts (its slope is at most 1/4), which damps the
-# errors inherited from below while every layer adds its own. Larger weights (try `scale=3`)
-# contract less: the errors are about twice as large and keep growing over these depths.
+# up. The layer map $\mu \mapsto \sigma(W\mu + b)$ has Jacobian $\mathrm{diag}(\sigma'(a))\,W$
+# with $\sigma' \le 1/4$, so it stretches differences by at most $\|W\|/4$ ($\|W\|$ the
+# operator norm, the largest singular value). For these $4 \times 4$ layers at scale 1,
+# $\|W\|$ is about 3 on average and usually below 4: the map then contracts, which damps
+# the errors inherited from below while every layer adds its own. With larger weights (try
+# `scale=3`) the bound exceeds 1 and no longer guarantees damping: the errors are about twice
+# as large and keep growing over these depths.
 
 # %% [markdown]
 # ## Monte Carlo: the unbiased alternative, and its price
@@ -451,7 +463,8 @@ assert z < 5
 # - (A1) Treating the units of a layer as independent keeps the mean of the logits exact and drops their correlations from the variance.
 # - (A2) Moving the expectation inside the sigmoid drops a term $\tfrac12\sigma''\,\mathrm{Var}(a)$.
 # - (M6) Together these give the sigmoid DNN forward pass: the paper's first claim. Its error vanishes as the
-#   weights shrink (measured: about as $s^3$ for sigmoid layers) and is a few hundredths in probability at unit scale.
+#   weights shrink (measured: as $s^3$ for small $s$, more slowly towards $s = 1$) and is a few hundredths in
+#   probability at unit scale.
 # - (M7) The forward pass therefore defines a factorised model $\tilde q$ of the output and all hidden units.
 # - (M8, beyond the paper) Using the variance A1 provides, the probit correction is several times more accurate.
 # - Monte Carlo is unbiased but converges only as $1/\sqrt{S}$.

@@ -333,7 +333,10 @@ assert worst_tied < 1e-10 and smallest_other > 1e-4
 #   that set. So the paper's claim, as reconstructed here, is that transposition makes the pair
 #   *more* consistent, not exactly consistent beyond one layer.
 # - The gap is a property of the conditionals only; the generator's prior $p(y)$ does not enter it.
-#   The stationary top law $\pi_t$ is the prior that would suit the conditionals best.
+#   The stationary top law $\pi_t$ is the top marginal of $\pi_q$, so among all priors $r(t)$ it
+#   minimises $\mathrm{KL}(\pi_q \,\|\, r(t)\, p(x,m \mid t))$: the gap is measured with the prior
+#   most favourable to the pair. It is also the law of $t$ that generating and then recognising
+#   reproduces ($t \sim \pi_t$, $x \sim p(x \mid t)$, $t' \sim q(t' \mid x)$ gives $t' \sim \pi_t$).
 # - With the tiny `CoupledPair` of the first section (categorical top, 3 classes), the same measure reads:
 
 # %%

@@ -261,7 +261,7 @@ save_figure(fig, "05_tied_attempts")
 # Read these with their limits: one seed per row, one architecture, 20 epochs, Adam with one
 # step-size schedule for every row, uniform prior $p(y)$ (the training classes' frequencies
 # lie between 9.0 % and 11.2 %, so learning $p(y)$ would move $\log p(x)$ by at most 0.12
-# nats per image), and the plain wake-sleep of method.md plus one reweighted variant (K = 5,
+# nats per image), and the plain wake-sleep of tutorial 4 (L1) plus one reweighted variant (K = 5,
 # importance weights on the two wake terms, plain sleep term; about five times the cost per
 # step). The paper's own experiment is described as
 # tentative, and its text is not available: a different learning rule may well change the

@@ -3,7 +3,9 @@
 Each tutorial is a jupytext percent file ``tutorial/NN_name.py`` (reviewed as
 code). This script converts each one to ``tutorial/NN_name.ipynb`` and executes
 it top to bottom, so the notebook a student opens carries its outputs, and the
-figures the notebooks save land in ``figures/``.
+figures the notebooks save land in ``figures/``. It prints each notebook's name when
+it starts and its time when it ends, and warns (on stderr) about any output that
+shows an absolute path of the machine, such as a displayed ``PosixPath('/home/...')``.
 
 Usage::
 
@@ -13,15 +15,24 @@ Usage::
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import jupytext
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 HERE = Path(__file__).resolve().parent
+
+# An absolute path of the machine that ran the notebook: the project, the home folder, the
+# temporary folder, the interpreter, or any path under the usual top-level folders.
+_TOP_FOLDERS = ("home", "root", "tmp", "var", "work", "Users", "opt", "usr", "private", "mnt")
+_ABSOLUTE = re.compile(r"(?<![\w.:/])(?:/(?:" + "|".join(_TOP_FOLDERS) + r")/|[A-Za-z]:\\)")
 
 
 def sources(prefixes=()):
@@ -36,9 +47,45 @@ def execute(source: Path, timeout: int = 1200) -> nbformat.NotebookNode:
     """Convert a percent source to a notebook and execute it in its own folder."""
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(HERE)}}).execute()
+    with tempfile.TemporaryDirectory(prefix="refimpl-kernel-") as sockets:
+        config = Config()
+        if os.name == "posix":
+            # Local sockets in a private folder instead of TCP on localhost: nothing listens on a
+            # port, and the kernel has no reason to warn that TCP traffic is unencrypted.
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = os.path.join(sockets, "kernel")
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
+                       resources={"metadata": {"path": str(HERE)}}).execute()
     return nb
+
+
+def _output_texts(nb: nbformat.NotebookNode):
+    """(cell number, text) of every textual output of the code cells (images are skipped)."""
+    for number, cell in enumerate(nb.cells, 1):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "stream":
+                yield number, out.get("text", "")
+            elif out.get("output_type") == "error":
+                yield number, "\n".join([out.get("evalue", "")] + out.get("traceback", []))
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/") or mime.endswith("json"):
+                    yield number, value if isinstance(value, str) else str(value)
+
+
+def absolute_paths(nb: nbformat.NotebookNode, extra=()) -> list[tuple[int, str]]:
+    """(cell number, line) of each output line that shows an absolute path of the build machine.
+
+    Flags the project folder, the home and temporary folders, the interpreter's prefix, any
+    folder in ``extra``, and any path under a usual top-level folder (``/home/``, ``/tmp/``, ...).
+    """
+    folders = {str(HERE.parent), str(Path.home()), tempfile.gettempdir(), sys.prefix, *map(str, extra)}
+    folders = {f.rstrip(os.sep) + os.sep for f in folders if len(f) > 1}
+    found = []
+    for number, text in _output_texts(nb):
+        for line in text.splitlines():
+            if _ABSOLUTE.search(line) or any(f in line or line.endswith(f[:-1]) for f in folders):
+                found.append((number, line.strip()))
+    return found
 
 
 def main(argv) -> int:
@@ -46,13 +93,19 @@ def main(argv) -> int:
     if not files:
         print(f"no tutorial matches {argv}", file=sys.stderr)
         return 2
-    for source in files:
+    total = time.perf_counter()
+    for i, source in enumerate(files, 1):
         start = time.perf_counter()
-        print(f"executing {source.name} ...", flush=True)
+        print(f"[{i}/{len(files)}] {source.stem} ...", flush=True)
         nb = execute(source)
         target = source.with_suffix(".ipynb")
         nbformat.write(nb, target)
-        print(f"  wrote {target.relative_to(HERE.parent)} in {time.perf_counter() - start:.1f} s", flush=True)
+        print(f"[{i}/{len(files)}] {source.stem}: {time.perf_counter() - start:.1f} s, "
+              f"wrote {target.relative_to(HERE.parent)}", flush=True)
+        for number, line in absolute_paths(nb):
+            print(f"  warning: {target.name}, cell {number} (counting from 1) shows an absolute path: {line}",
+                  file=sys.stderr, flush=True)
+    print(f"built {len(files)} notebooks in {time.perf_counter() - total:.1f} s", flush=True)
     return 0
 
 
