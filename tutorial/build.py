@@ -105,7 +105,8 @@ def main(argv) -> int:
         for number, line in absolute_paths(nb):
             print(f"  warning: {target.name}, cell {number} (counting from 1) shows an absolute path: {line}",
                   file=sys.stderr, flush=True)
-    print(f"built {len(files)} notebooks in {time.perf_counter() - total:.1f} s", flush=True)
+    noun = "notebook" if len(files) == 1 else "notebooks"
+    print(f"built {len(files)} {noun} in {time.perf_counter() - total:.1f} s", flush=True)
     return 0
 
 
