@@ -316,6 +316,7 @@ class CoupledPair:
         -------
         x : ndarray of shape (B, d_0), binary, the pair's dtype
         y : ndarray of shape (B,), int64
+            (None if ``y`` is None: an unlabelled batch)
         hidden : list of ndarray
             ``hidden[k - 1]`` of shape ``(B, d_k)``, binary, the pair's dtype (empty if not given).
 
@@ -325,7 +326,8 @@ class CoupledPair:
             Naming the argument that is badly shaped, not binary or out of range.
         """
         x = as_batch(x, x_name, self.sizes[0], binary=True, dtype=self.dtype)[0]
-        y = check_labels(y, self.n_classes, "y", x.shape[0], against=x_name)
+        if y is not None:
+            y = check_labels(y, self.n_classes, "y", x.shape[0], against=x_name)
         if hidden is None:
             return x, y, []
         n = self.n_layers

@@ -8,7 +8,11 @@ Implements the learning rules of the method, for a :class:`refimpl.coupled.Coupl
   images ("wake") and recogniser term :math:`R = \mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)`
   at dreams for the same real labels ("sleep"); with tied weights both add onto the one :math:`W^k`;
 - (L1u) the same for an untied pair (``tied=False``): ``W`` gets R, ``V`` gets G;
-- (L2) :math:`L1 + \lambda\,L0`, with :math:`\lambda` and the per-term normalisation explicit.
+- (L2) :math:`L1 + \lambda\,L0`, with :math:`\lambda` and the per-term normalisation explicit;
+- (S1, S2) beyond the paper's labelled setting: an unlabelled image in the wake phase, its
+  class summed over the recogniser's belief :math:`q(y \mid h^{n-1})`, and the semi-supervised
+  step (generative terms on unlabelled images, :math:`\lambda` L0 on the labelled ones);
+- reweighted wake-sleep (:func:`rws_step_grads`), beyond the paper, for comparison.
 
 Conventions
 -----------
@@ -37,7 +41,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_choice, check_rng
+from ._validation import as_batch, as_float_array, check_choice, check_nonnegative, check_rng
 from .coupled import CoupledPair
 from .forward import forward_pass
 from .numerics import log_softmax, logsumexp, sigmoid
@@ -48,7 +52,10 @@ __all__ = [
     "l0_value_and_grad",
     "l1_step_grads",
     "l2_step_grads",
+    "rws_step_grads",
+    "semi_step_grads",
     "sleep_value_and_grad",
+    "wake_unlabelled_value_and_grad",
     "wake_value_and_grad",
 ]
 
@@ -113,12 +120,19 @@ def _l0(pair, x, y, grads, scale):
     return value
 
 
-def _wake(pair, x, hidden, y, grads, scale):
-    """Mean log p(x, h | y) over the batch; adds ``scale`` x its gradient into ``grads``."""
+def _wake(pair, x, hidden, y, grads, scale, class_weights=None):
+    """Mean log p(x, h | y) over the batch; adds ``scale`` x its gradient into ``grads``.
+
+    With ``class_weights`` (B, C) instead of labels, the top layer's term is
+    summed over the classes with those weights held fixed (S1).
+    """
     B, gen = x.shape[0], pair.generator
-    states = [pair.one_hot(y)] + hidden[::-1] + [x]  # the generator's layers: y, h^{n-1}, ..., h^1, x
-    total = np.zeros(B)
-    for j, (w_key, c_key) in enumerate(pair.generator_keys, start=1):
+    states = [None if y is None else pair.one_hot(y)] + hidden[::-1] + [x]  # y, h^{n-1}, ..., h^1, x
+    total, first = np.zeros(B), 1
+    if class_weights is not None:
+        total += _wake_top_summed(pair, states[1], class_weights, grads, scale)
+        first = 2
+    for j, (w_key, c_key) in enumerate(pair.generator_keys[first - 1:], start=first):
         u, t = states[j - 1], states[j]
         a = gen.logits(j, u)  # (W^k)^T u + c^{k-1}
         total += bernoulli_log_prob(t, a)
@@ -128,6 +142,22 @@ def _wake(pair, x, hidden, y, grads, scale):
         _acc(grads, w_key, u.T @ delta)  # params[w_key] is W^k; the generator uses its transpose
         _acc(grads, c_key, delta.sum(axis=0))
     return float(total.mean())
+
+
+def _wake_top_summed(pair, t, w, grads, scale):
+    r"""Per-row :math:`\sum_y w_y \log p(t \mid y)` of the generator's top layer; adds ``scale`` x its gradient.
+
+    Class ``y`` gives the logits :math:`g_y = W^n_{y\cdot} + c^{n-1}` (row ``y`` of the table
+    below), so :math:`\partial/\partial g_y = \sum_b w_{by} (t_b - \sigma(g_y))`.
+    """
+    B, C = w.shape
+    w_key, c_key = pair.generator_keys[0]
+    g = pair.generator.logits(1, np.eye(C, dtype=pair.dtype))  # (C, d_{n-1}): the logits given each class
+    value = np.sum(w * bernoulli_log_prob(t[:, None, :], g[None, :, :]), axis=1)  # (B,)
+    delta = (w.T @ t - w.sum(axis=0)[:, None] * sigmoid(g)) * (scale / B)  # (C, d_{n-1})
+    _acc(grads, w_key, delta.astype(pair.dtype))  # params[w_key] is W^n, whose row y is g_y - c
+    _acc(grads, c_key, delta.sum(axis=0).astype(pair.dtype))
+    return value
 
 
 def _sleep(pair, x, hidden, y, grads, scale):
@@ -448,3 +478,126 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
         "bound": float(np.mean(logsumexp(log_w, axis=1)) - np.log(K)),
     }
     return terms, _fill_zeros(pair, grads)
+
+
+# ------------------------------------------------ unlabelled images (semi-supervised)
+def _class_weights(pair, x, hidden):
+    """q(y | h^{n-1}) for every class, the recogniser's top layer at the sampled states, (B, C) float64."""
+    top = hidden[-1] if hidden else x
+    return np.exp(log_softmax(pair.recogniser.logits(pair.n_layers, top).astype(np.float64)))
+
+
+def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights):
+    r"""Generator term of an unlabelled image, S1: the class summed over the recogniser's belief.
+
+    In S2 ``hidden`` are the recogniser's samples :math:`h \sim q(h \mid x)` and
+    ``class_weights`` its class posterior :math:`q(y \mid h^{n-1})` at them; both are
+    held fixed, as the samples of L1 are.
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x : array_like of shape (B, d_0)
+        Unlabelled binary images.
+    hidden : list of array_like
+        ``hidden[k - 1]`` of shape ``(B, d_k)``, ``k = 1..n-1``.
+    class_weights : array_like of shape (B, C)
+        Non-negative weights :math:`w_{by}`, each row summing to one.
+
+    Returns
+    -------
+    value : float
+        :math:`\frac1B \sum_b \sum_y w_{by} \log p(x_b, h_b \mid y)`.
+    grads : dict of str -> ndarray
+        Non-zero for ``c`` and the generator's matrices.
+
+    Raises
+    ------
+    ValueError
+        If ``class_weights`` is badly shaped, negative or its rows do not sum to one.
+
+    Notes
+    -----
+    Equation: S1
+
+    .. math::
+        G_u = \sum_y w_y \log p(x, h \mid y), \qquad
+        \frac{\partial G_u}{\partial W^n_{y\cdot}} = w_y\,\big(h^{n-1} - \sigma(W^n_{y\cdot} + c^{n-1})\big)
+
+    Only the top generator layer :math:`p(h^{n-1} \mid y)` depends on the class; the layers
+    below contribute as in :func:`wake_value_and_grad`. Summing over :math:`y` with
+    :math:`w_y = q(y \mid h^{n-1})` is the Rao-Blackwellised form of drawing
+    :math:`y \sim q(y \mid h^{n-1})` and using the labelled wake term.
+    """
+    pair = _check_pair(pair)
+    x, _, hidden = pair.check_batch(x, None, hidden)
+    w = as_float_array(class_weights, "class_weights")
+    if w.shape != (x.shape[0], pair.n_classes):
+        raise ValueError(f"class_weights must have shape ({x.shape[0]}, {pair.n_classes}); got {w.shape}.")
+    if np.any(~np.isfinite(w)) or np.any(w < 0) or not np.allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+        raise ValueError("class_weights must be non-negative and each row must sum to one.")
+    grads = _empty_grads(pair)
+    value = _finite(pair, _wake(pair, x, hidden, None, grads, 1.0, class_weights=w), "G_u")
+    return value, _fill_zeros(pair, grads)
+
+
+def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normalise: str = "none"):
+    r"""One semi-supervised step, S2: generative learning on unlabelled images plus :math:`\lambda` L0 on labelled ones.
+
+    Draws, in this order from ``rng``: :math:`h \sim q(h \mid x)` for the unlabelled
+    images; the dream labels :math:`y' \sim p(y)`; the dreams
+    :math:`(h', x') \sim p(h, x \mid y')`.
+
+    Parameters
+    ----------
+    pair : CoupledPair
+    x_unlabelled : array_like of shape (B, d_0)
+        Binary images whose labels are not used.
+    x_labelled : array_like of shape (B_l, d_0)
+    y_labelled : array_like of int, shape (B_l,)
+    rng : numpy.random.Generator
+    lam : float
+        Weight :math:`\lambda \ge 0` of L0 on the labelled batch.
+    normalise : {"none", "units"}
+        As in :func:`l2_step_grads`.
+
+    Returns
+    -------
+    terms : dict
+        ``"G"`` (S1, batch mean), ``"R"`` (sleep term at dreams for labels drawn from
+        the prior), ``"L0"`` (on the labelled batch) and ``"objective"`` =
+        :math:`s_G G + s_R R + \lambda L0`.
+    grads : dict of str -> ndarray
+        Gradient of ``terms["objective"]`` with the samples and the class weights held fixed.
+
+    Notes
+    -----
+    Equation: S2
+
+    .. math::
+        S2 = s_G\, \mathbb{E}_{x}\,\mathbb{E}_{h \sim q(h \mid x)} \sum_y q(y \mid h^{n-1}) \log p(x, h \mid y)
+        + s_R\, \mathbb{E}_{y \sim p(y)}\,\mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)
+        + \lambda\, \mathbb{E}_{(x, y)\ \text{labelled}} \log \tilde q(y \mid x)
+
+    With no label the sleep phase draws its classes from the prior :math:`p(y)`, which is
+    what the generative model itself does; the wake phase lets the recogniser's belief
+    stand in for the missing label (S1).
+    """
+    pair = _check_pair(pair)
+    rng = check_rng(rng)
+    lam = check_nonnegative(lam, "lam")
+    check_choice(normalise, "normalise", NORMALISE)
+    x_u = as_batch(x_unlabelled, "x_unlabelled", pair.sizes[0], binary=True, dtype=pair.dtype)[0]
+    x_l, y_l, _ = pair.check_batch(x_labelled, y_labelled, x_name="x_labelled")
+    hidden_units = sum(pair.sizes[1:-1])
+    s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1))
+    grads = _empty_grads(pair)
+    hidden = pair.recogniser.sample_states(x_u, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | x)
+    g = _wake(pair, x_u, hidden, None, grads, s_g, class_weights=_class_weights(pair, x_u, hidden))
+    prior = np.exp(pair.log_prior())
+    y_dream = np.minimum(np.searchsorted(np.cumsum(prior), rng.random(x_u.shape[0])), pair.n_classes - 1)
+    hidden_d, x_d = _dream(pair, y_dream, rng)  # sleep: dreams for classes drawn from p(y)
+    r = _sleep(pair, x_d, hidden_d, y_dream, grads, s_r)
+    l0 = _l0(pair, x_l, y_l, grads, lam) if lam > 0 else _l0_value(pair, x_l, y_l)
+    objective = _finite(pair, s_g * _finite(pair, g, "G") + s_r * _finite(pair, r, "R") + lam * l0, "the S2 objective")
+    return {"G": g, "R": r, "L0": l0, "objective": objective}, _fill_zeros(pair, grads)

@@ -14,6 +14,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from refimpl.gradcheck import central_differences
 from refimpl.coupled import CoupledPair
 from refimpl.learning import (
+    semi_step_grads,
+    wake_unlabelled_value_and_grad,
     l0_value_and_grad,
     l1_step_grads,
     l2_step_grads,
@@ -408,3 +410,86 @@ def test_nan_parameter_is_reported_by_name_not_returned_as_a_nan_objective(rule)
             "RWS": lambda: rws_step_grads(pair, x, y, rng)}[rule]
     with pytest.raises(ValueError, match=r"the pair's params\['W2'\] must be finite; got an array containing NaN"):
         call()
+
+
+def _softmax_rows(a):
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _unlabelled_wake_objective(x, hidden, w):
+    """Sum over classes of w_y * log p(x, h | y), each term by the generator SBN's log_prob (M3)."""
+    def f(pair):
+        C = pair.sizes[-1]
+        states = list(reversed(hidden)) + [x]
+        return np.mean(sum(w[:, y] * pair.generator.log_prob(one_hot(np.full(len(x), y), C), states)
+                           for y in range(C)))
+    return f
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+@pytest.mark.parametrize("tied", [True, False])
+def test_s1_unlabelled_wake_gradient_matches_central_differences(sizes, tied):
+    """S1: with the class weights held fixed, the gradient equals central differences of sum_y w_y log p(x, h | y)."""
+    pair = _pair(sizes, tied, seed=21)
+    x, hidden, _ = _states(sizes, seed=22)
+    w = _softmax_rows(np.random.default_rng(23).standard_normal((len(x), sizes[-1])))
+    f = _unlabelled_wake_objective(x, hidden, w)
+    value, grads = wake_unlabelled_value_and_grad(pair, x, hidden, w)
+    assert_allclose(value, f(pair), rtol=1e-12)
+    _assert_grads_close(grads, _central_differences(f, pair))
+
+
+def test_s1_one_hot_weights_give_the_labelled_wake_term():
+    """S1 with w = onehot(y) is exactly the labelled generator term G (a second formula)."""
+    sizes = (6, 4, 3, 3)
+    pair = _pair(sizes, True, seed=24)
+    x, hidden, y = _states(sizes, seed=25)
+    v_s1, g_s1 = wake_unlabelled_value_and_grad(pair, x, hidden, one_hot(y, sizes[-1]))
+    v_l1, g_l1 = wake_value_and_grad(pair, x, hidden, y)
+    assert_allclose(v_s1, v_l1, rtol=1e-12)
+    _assert_grads_close(g_s1, g_l1, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("normalise", ["none", "units"])
+def test_s2_gradient_matches_central_differences_with_samples_held_fixed(tied, normalise):
+    """S2 = s_G G_u + s_R R + lam L0: its gradient equals central differences of the objective written
+    with the SBNs' log_prob at the replayed samples (class weights q(y | h^{n-1}) held fixed)."""
+    sizes, lam = (6, 4, 3, 3), 0.7
+    pair = _pair(sizes, tied, seed=31)
+    pair.params["prior"] = np.zeros(sizes[-1])  # a uniform p(y), so the dream labels are floor(C u)
+    x_u, _, _ = _states(sizes, seed=32, B=6)
+    x_l, _, y_l = _states(sizes, seed=33, B=3)
+    terms, grads = semi_step_grads(pair, x_u, x_l, y_l, np.random.default_rng(34), lam=lam, normalise=normalise)
+    replay, C = np.random.default_rng(34), sizes[-1]
+    hidden = pair.sample_hidden(x_u, replay)
+    y_dream = np.floor(replay.random(len(x_u)) * C).astype(int)  # the uniform prior p(y) at initialisation
+    hidden_d, x_d = pair.sample_generator(y_dream, replay)
+    w = _softmax_rows(hidden[-1] @ pair.params["W3"].T + pair.params["b3"])
+    units = sum(sizes[:-1]), sum(sizes[1:-1]) + 1
+    s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / units[0], 1.0 / units[1])
+    wake, sleep = _unlabelled_wake_objective(x_u, hidden, w), _sleep_objective(x_d, hidden_d, y_dream)
+    l0 = _l0_objective(x_l, y_l)
+
+    def objective(p):
+        return s_g * wake(p) + s_r * sleep(p) + lam * l0(p)
+
+    assert_allclose(terms["objective"], objective(pair), rtol=1e-12)
+    assert_allclose([terms["G"], terms["R"], terms["L0"]], [wake(pair), sleep(pair), l0(pair)], rtol=1e-12)
+    _assert_grads_close(grads, _central_differences(objective, pair))
+
+
+def test_s2_rejects_bad_arguments_naming_them():
+    """Unlabelled images of the wrong width, a negative lam and bad class weights are refused by name."""
+    pair = _pair((6, 4, 3), True, seed=1)
+    x, hidden, y = _states((6, 4, 3), seed=2)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"x_unlabelled must have shape \(6,\) or \(batch, 6\)"):
+        semi_step_grads(pair, x[:, :5], x, y, rng, lam=1.0)
+    with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
+        semi_step_grads(pair, x, x, y, rng, lam=-1.0)
+    with pytest.raises(ValueError, match=r"class_weights must have shape \(5, 3\)"):
+        wake_unlabelled_value_and_grad(pair, x, hidden, np.ones((5, 2)) / 2)
+    with pytest.raises(ValueError, match="each row must sum to one"):
+        wake_unlabelled_value_and_grad(pair, x, hidden, np.ones((5, 3)))
