@@ -49,12 +49,12 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 
 TABLE_HEADING = "## What is where"
-LABEL = r"[MAL]\d+u?"
+LABEL = r"[MALS]\d+u?"
 _LABEL_OR_RANGE = rf"{LABEL}(?:\s*[–-]\s*{LABEL})?"
 LEADING_LABELS = re.compile(rf"^\s*({_LABEL_OR_RANGE}(?:\s*,\s*{_LABEL_OR_RANGE})*)(?=\s|$)")
 TAG = re.compile(r"\\tag\{([^}]*)\}")
 EQUATION_LINE = re.compile(r"^[ \t]*Equation:([^\n]*)$", re.MULTILINE)
-TEST_NAME = re.compile(r"^test_([mal]\d+u?)_", re.IGNORECASE)
+TEST_NAME = re.compile(r"^test_([mals]\d+u?)_", re.IGNORECASE)
 VALIDATION_WORDS = frozenset({"rejects", "refuses", "raises", "invalid", "bad"})
 ERROR_CONTEXTS = frozenset({"raises", "warns"})
 

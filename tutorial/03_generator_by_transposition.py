@@ -77,14 +77,14 @@ rng = np.random.default_rng(SEED)
 #
 # A tied pair has no more weight matrices than the recogniser alone; the generator adds only
 # the biases $c^0, \dots, c^{n-1}$ and the prior. `CoupledPair` holds both directions in one
-# parameter dict, and `pair.generator()` returns the generator as an ordinary
+# parameter dict, and `pair.generator` returns the generator as an ordinary
 # `SigmoidBeliefNet` whose input is the one-hot label.
 
 # %%
 pair = CoupledPair(SIZES, tied=True, rng=rng, init_scale=1.5, dtype=np.float64)
 for k in range(len(SIZES) - 1):                      # give the generator biases some values
     pair.params[f"c{k}"][:] = rng.standard_normal(SIZES[k])
-generator = pair.generator()
+generator = pair.generator
 print(pair)
 print("generator:", generator, " weight shapes:", [w.shape for w in generator.weights])
 
@@ -103,7 +103,7 @@ by_hand = np.log(np.prod(np.where(h1 == 1, s, 1 - s)))
 err = abs(generator.layer_log_prob(1, h1, y) - by_hand)
 print(f"weights are W2^T, W1^T: {same};  |log p(h1|y) - by hand| = {err:.1e}")
 assert same and err < 1e-12
-tied_again = transposed_generator(pair.recogniser(), [c0, c1])   # the same from a plain SBN
+tied_again = transposed_generator(pair.recogniser, [c0, c1])   # the same from a plain SBN
 assert all(np.array_equal(a, b) for a, b in zip(tied_again.weights, generator.weights))
 
 # %% [markdown]
@@ -159,6 +159,7 @@ axes[0].set_ylabel(r"$p(x_i = 1 \mid y)$")
 axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 fig.tight_layout()
 save_figure(fig, "03_generation_marginals")
+plt.show()
 
 # %% [markdown]
 # Computed by `refimpl.coupled.CoupledPair.sample_generator` and `CoupledPair.generate_mean` ·
@@ -298,6 +299,7 @@ axes[0].set_ylabel(r"gap KL$(\pi_q \| \pi_p)$, nats")
 fig.suptitle("(i) 1 layer tied  (ii) 1 layer untied  (iii) 2 layers tied  (iv) 2 layers untied", fontsize=9)
 fig.tight_layout()
 save_figure(fig, "03_consistency_gap")
+plt.show()
 
 # %% [markdown]
 # Check: kind (i) is consistent to rounding for every pair; every other pair has a strictly
@@ -350,7 +352,7 @@ assert abs(gap_one) < 1e-10 and gap_deep > 0
 # ## Summary
 #
 # - (M9) The generator runs the recogniser's chain downwards with the same $W^k$ transposed,
-#   its own biases $c^{k-1}$ and a prior $p(y)$. `CoupledPair.generator()` is an ordinary sigmoid belief net.
+#   its own biases $c^{k-1}$ and a prior $p(y)$. `CoupledPair.generator` is an ordinary sigmoid belief net.
 # - (M10) Generation is ancestral sampling from the one-hot label; the mean pass $\nu$ is the generator's
 #   forward pass, exact at its first step and approximate below.
 # - (M11) For one layer, $\sigma(Wv+b)$ and $\sigma(W^\top h + c)$ are exactly the two conditionals of the

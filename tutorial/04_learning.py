@@ -35,17 +35,24 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from refimpl.coupled import CoupledPair
-from refimpl.lab.data import load_embedded
-from refimpl import gradcheck
-from refimpl.lab.figures import save_figure
-from refimpl.learning import (
+from refimpl import (
+    Adam,
+    CoupledPair,
+    cycle_accuracy,
+    importance_log_likelihood,
     l0_value_and_grad,
     l1_step_grads,
     l2_step_grads,
+    mc_class_probs,
+    one_hot,
+    sleep_value_and_grad,
+    wake_value_and_grad,
 )
-from refimpl.sbn import one_hot
+from refimpl import gradcheck
+from refimpl.lab.data import load_embedded
+from refimpl.lab.figures import save_figure
 from refimpl.lab.train import fit
+from refimpl.learning import semi_step_grads, wake_unlabelled_value_and_grad
 
 SEED = 2017
 TINY = (6, 4, 3, 3)          # a tiny pair for the gradient checks (float64)
@@ -149,11 +156,11 @@ hidden_d, x_d = pair.sample_generator(y, replay)  # sleep: dreams for the same l
 
 
 def g_objective(p):
-    return np.mean(p.generator().log_prob(one_hot(y, TINY[-1]), list(reversed(hidden)) + [x]))
+    return np.mean(p.generator.log_prob(one_hot(y, TINY[-1]), list(reversed(hidden)) + [x]))
 
 
 def r_objective(p):
-    return np.mean(p.recogniser().log_prob(x_d, hidden_d + [one_hot(y, TINY[-1])]))
+    return np.mean(p.recogniser.log_prob(x_d, hidden_d + [one_hot(y, TINY[-1])]))
 
 
 fd_g, fd_r = central_differences(g_objective, pair), central_differences(r_objective, pair)
@@ -161,6 +168,11 @@ gap = gradcheck.max_discrepancy(grads, {k: fd_g[k] + fd_r[k] for k in grads})
 print(f"G = {terms['G']:.4f} vs {g_objective(pair):.4f};  R = {terms['R']:.4f} vs {r_objective(pair):.4f}")
 print(f"max |L1 gradient - central differences of G + R| = {gap:.2e}")
 assert gap < 1e-7 and abs(terms["G"] - g_objective(pair)) < 1e-10
+
+# and the step is the wake term at the recogniser's samples plus the sleep term at the dreams
+_, g_wake = wake_value_and_grad(pair, x, hidden, y)
+_, g_sleep = sleep_value_and_grad(pair, x_d, hidden_d, y)
+assert gradcheck.max_discrepancy(grads, {k: g_wake[k] + g_sleep[k] for k in grads}) < 1e-12
 
 # %% [markdown]
 # Computed by `refimpl.learning.l1_step_grads` (wake and sleep terms: `wake_value_and_grad`,
@@ -228,6 +240,59 @@ assert abs(terms2["objective"] - expected) < 1e-12
 # checked by `tests/test_learning.py::test_l2_equals_scaled_l1_terms_plus_lambda_l0`
 
 # %% [markdown]
+# ## (S1, S2) Images without labels
+#
+# *Beyond the paper's labelled setting; this project's derivation.* The abstract's case for
+# generative learning, "taking into account the full distribution of the data", is strongest
+# when labels are scarce and images are not. An unlabelled image has no $y$ for the wake
+# term's $\log p(x, h \mid y)$. The recogniser has a belief about it: with $h \sim q(h \mid x)$
+# drawn, its top layer gives $q(y \mid h^{n-1})$. Drawing $y$ from that belief and using the
+# labelled wake term is one unbiased choice; summing over the classes with the belief as
+# weights is the same in expectation with less variance (Rao-Blackwellisation), and costs
+# little because only the top generator layer $p(h^{n-1} \mid y)$ depends on $y$:
+#
+# $$
+# G_u = \sum_y w_y \log p(x, h \mid y),\quad w_y = q(y \mid h^{n-1})\ \text{held fixed},\qquad
+# \frac{\partial G_u}{\partial W^n_{y\cdot}} = w_y\,\big(h^{n-1} - \sigma(W^n_{y\cdot} + c^{n-1})\big)
+# \tag{S1}
+# $$
+#
+# The layers below the top give the labelled wake gradients of (L1) unchanged. With one-hot
+# weights S1 is the labelled term G. In the sleep phase nothing is missing: the generator
+# dreams for classes drawn from its own prior $p(y)$. The semi-supervised step adds the
+# discriminative term on whatever labelled images there are:
+#
+# $$
+# S2 = s_G\,\mathbb{E}_x\,\mathbb{E}_{h \sim q(h \mid x)} G_u
+# + s_R\,\mathbb{E}_{y \sim p(y)}\,\mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)
+# + \lambda\,\mathbb{E}_{(x, y)\ \text{labelled}} \log \tilde q(y \mid x)
+# \tag{S2}
+# $$
+
+# %%
+w = np.random.default_rng(5).dirichlet(np.ones(TINY[-1]), size=len(x))  # any fixed class weights
+value_u, grads_u = wake_unlabelled_value_and_grad(pair, x, hidden, w)
+
+
+def gu_objective(p):  # sum_y w_y log p(x, h | y), each term from the generator SBN (M3)
+    return np.mean(sum(w[:, c] * p.generator.log_prob(one_hot(np.full(len(x), c), TINY[-1]),
+                                                        list(reversed(hidden)) + [x]) for c in range(TINY[-1])))
+
+
+gap = gradcheck.max_discrepancy(grads_u, central_differences(gu_objective, pair))
+print(f"G_u = {value_u:.4f} vs {gu_objective(pair):.4f};  max |S1 gradient - central differences| = {gap:.2e}")
+assert gap < 1e-7 and abs(value_u - gu_objective(pair)) < 1e-10
+
+terms_s, _ = semi_step_grads(pair, x, x[:2], y[:2], np.random.default_rng(6), lam=LAM, normalise="units")
+print({k: round(v, 4) for k, v in terms_s.items()})
+
+# %% [markdown]
+# Computed by `refimpl.learning.wake_unlabelled_value_and_grad` and `refimpl.learning.semi_step_grads` ·
+# checked by `tests/test_learning.py::test_s1_unlabelled_wake_gradient_matches_central_differences`,
+# `tests/test_learning.py::test_s1_one_hot_weights_give_the_labelled_wake_term`,
+# `tests/test_learning.py::test_s2_gradient_matches_central_differences_with_samples_held_fixed`
+
+# %% [markdown]
 # ## A short run on MNIST
 #
 # The package ships 10,000 training and 2,000 test MNIST images (binarised at 0.5 here).
@@ -270,6 +335,7 @@ axes[0].set_ylabel("nats per image (epoch mean)")
 axes[3].set_yscale("log")
 fig.tight_layout()
 save_figure(fig, "04_learning_curves")
+plt.show()
 
 # %%
 generative = [rule for rule in runs if rule != "L0"]  # L0 trains no generator
@@ -282,6 +348,7 @@ for row, rule in enumerate(generative):
     axes[row, 0].set_ylabel(rule)
 fig.suptitle("generator mean images nu^0 per class (M10) after the short run")
 save_figure(fig, "04_generator_means")
+plt.show()
 
 # %%
 # checks: the discriminative rule recognises; the generative rules raise their own terms

@@ -118,6 +118,7 @@ for ax, protocol in zip(axes, ("threshold", "stochastic")):
     ax.legend(fontsize=8)
 fig.tight_layout()
 save_figure(fig, "05_recognition_vs_generation")
+plt.show()
 
 # %% [markdown]
 # ## Claim 1 on real data: the mean pass against Monte Carlo
@@ -225,6 +226,7 @@ ax.set(xscale="log", xlabel="test error of the mean pass (%)", ylabel="log p(x),
 ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
 ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
 save_figure(fig, "05_tied_attempts")
+plt.show()
 
 # %% [markdown]
 # ## What the numbers say
