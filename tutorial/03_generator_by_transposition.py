@@ -38,19 +38,16 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from refimpl import CoupledPair, consistency_gap, rbm_joint, transposed_generator
 from refimpl.consistency import (
-    binary_states,
     gap_samples,
     joint_conditionals,
     log_conditional_table,
-    pair_consistency_gap,
     random_pair,
-    rbm_joint,
     stationary_consistency,
-    transposed_generator,
 )
-from refimpl.coupled import CoupledPair
 from refimpl.lab.figures import save_figure
+from refimpl.sbn import binary_states
 
 SEED = 2017
 SIZES = (6, 4, 3)          # a tiny coupled pair: 6 pixels, 4 hidden units, 3 classes
@@ -76,9 +73,11 @@ rng = np.random.default_rng(SEED)
 #    \qquad p(x, h \mid y) = \prod_{k=1}^{n} p(x^{k-1} \mid x^k),\ x^n = \mathrm{onehot}(y). \tag{M9} $$
 #
 # A tied pair has no more weight matrices than the recogniser alone; the generator adds only
-# the biases $c^0, \dots, c^{n-1}$ and the prior. `CoupledPair` holds both directions in one
-# parameter dict, and `pair.generator` returns the generator as an ordinary
-# `SigmoidBeliefNet` whose input is the one-hot label.
+# the biases $c^0, \dots, c^{n-1}$ and the prior. A `CoupledPair` is two ordinary
+# `SigmoidBeliefNet`s: `pair.recogniser`, and `pair.generator`, whose input is the one-hot
+# label. M9 is one line of `refimpl.coupled.transposed_generator`:
+# `weights = [w.T for w in reversed(recogniser.weights)]`, views of the recogniser's arrays,
+# not copies, so one step on $W^k$ moves both directions.
 
 # %%
 pair = CoupledPair(SIZES, tied=True, rng=rng, init_scale=1.5, dtype=np.float64)
@@ -104,12 +103,14 @@ err = abs(generator.layer_log_prob(1, h1, y) - by_hand)
 print(f"weights are W2^T, W1^T: {same};  |log p(h1|y) - by hand| = {err:.1e}")
 assert same and err < 1e-12
 tied_again = transposed_generator(pair.recogniser, [c0, c1])   # the same from a plain SBN
-assert all(np.array_equal(a, b) for a, b in zip(tied_again.weights, generator.weights))
+assert all(np.array_equal(a, b) for a, b in zip(tied_again.weights, generator.weights, strict=True))
+assert np.shares_memory(generator.weights[0], W2)              # a view of W^2, not a copy
 
 # %% [markdown]
-# Computed by `refimpl.coupled.CoupledPair.generator` and `refimpl.consistency.transposed_generator` ·
-# checked by `tests/test_consistency.py::test_m9_transposed_generator_matches_coupled_pair` and
-# `tests/test_coupled.py::test_m9_generator_weights_are_recogniser_transposed`
+# Computed by `refimpl.coupled.transposed_generator` (inside `CoupledPair`) ·
+# checked by `tests/test_consistency.py::test_m9_transposed_generator_matches_coupled_pair`,
+# `tests/test_coupled.py::test_m9_generator_weights_are_recogniser_transposed` and
+# `tests/test_coupled.py::test_m9_tied_generator_weights_are_views_of_the_recogniser_weights`
 
 # %% [markdown]
 # ## (M10) Generation: ancestral sampling and the mean pass
@@ -344,7 +345,8 @@ assert worst_tied < 1e-10 and smallest_other > 1e-4
 # %%
 one_layer = CoupledPair((SIZES[0], SIZES[-1]), tied=True, rng=rng, init_scale=1.5, dtype=np.float64)
 one_layer.params["c0"][:] = rng.standard_normal(SIZES[0])
-gap_one, gap_deep = pair_consistency_gap(one_layer), pair_consistency_gap(pair)
+gap_one = consistency_gap(one_layer.recogniser, one_layer.generator)
+gap_deep = consistency_gap(pair.recogniser, pair.generator)
 print(f"CoupledPair{(SIZES[0], SIZES[-1])} tied: gap = {gap_one:.1e};  CoupledPair{SIZES} tied: gap = {gap_deep:.3f} nats")
 assert abs(gap_one) < 1e-10 and gap_deep > 0
 
