@@ -10,10 +10,11 @@ Two workloads, with a tied 784-500-500-10 pair in float32:
    against the same estimator written in torch.
 
 Both columns use the same number of threads (the BLAS thread count numpy uses;
-torch.set_num_threads is set to it). MNIST is read from ``--data`` (default
-``../shared/data/mnist``) and binarised at 0.5; without the files, random binary
-images of the same shape are used. PyTorch is optional: without it only the
-refimpl column is printed.
+torch.set_num_threads is set to it). MNIST is read from ``--data DIR``, a folder
+holding the four MNIST files (default: ``$REFIMPL_MNIST_DIR`` or the cache that
+``python -m refimpl.lab.experiment --data download`` fills, ``~/.cache/refimpl/mnist``),
+and binarised at 0.5; without the files, random binary images of the same shape
+are used. PyTorch is optional: without it only the refimpl column is printed.
 
 Usage: ``python benchmarks/bench_learning.py [--data DIR] [--quick] [--repeat N] [--profile]``
 
@@ -28,7 +29,6 @@ import cProfile
 import math
 import pstats
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -40,20 +40,23 @@ from refimpl.optim import Adam
 SIZES = (784, 500, 500, 10)
 BATCH = 100
 LR = 1e-3
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 
 
 # ----------------------------------------------------------------- data
 def load_data(directory, n_train, n_test, rng):
     """Binarised MNIST (threshold 0.5) if present, else random binary images of the same shape."""
     try:
-        from refimpl.lab.data import binarize, load_mnist
+        from refimpl.lab.data import binarize, find_mnist, load_mnist
 
+        directory = directory or find_mnist()
+        if directory is None:
+            raise FileNotFoundError("no MNIST files in $REFIMPL_MNIST_DIR or the download cache; "
+                                    "pass --data DIR")
         ds = load_mnist(directory)
         xtr = binarize(ds.train_images[:n_train]).astype(np.float32)
         xte = binarize(ds.test_images[:n_test]).astype(np.float32)
         return xtr, ds.train_labels[:n_train], xte, ds.test_labels[:n_test], f"MNIST from {directory}"
-    except Exception as exc:  # missing files or module: fall back to random data
+    except (OSError, ValueError) as exc:  # no files, or damaged ones: fall back to random data
         xtr = (rng.random((n_train, 784)) < 0.13).astype(np.float32)
         xte = (rng.random((n_test, 784)) < 0.13).astype(np.float32)
         ytr, yte = rng.integers(0, 10, n_train), rng.integers(0, 10, n_test)
@@ -142,7 +145,7 @@ def torch_epoch(torch, params, x, y, gen):
 
 
 def torch_importance(torch, params, log_prior, x, K, gen, block_images):
-    """The estimator of refimpl.evaluation.importance_log_likelihood in torch (float32 products, float64 sums)."""
+    """refimpl.evaluation.importance_log_likelihood's estimator in torch (float32 products, float64 sums)."""
     F = torch.nn.functional
     n = len(SIZES) - 1
     W = [None] + [params[f"W{k}"] for k in range(1, n + 1)]
@@ -178,15 +181,17 @@ def torch_importance(torch, params, log_prior, x, K, gen, block_images):
 
 
 # ----------------------------------------------------------------- main
-def timed(f):
+def timed(f, *args):
+    """(seconds, result) of ``f(*args)``."""
     t = time.perf_counter()
-    out = f()
+    out = f(*args)
     return time.perf_counter() - t, out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--data", help="folder holding the four MNIST files; default $REFIMPL_MNIST_DIR or the "
+                    "download cache, else random binary images")
     ap.add_argument("--quick", action="store_true", help="6,000 training and 1,000 test images")
     ap.add_argument("--K", type=int, default=100)
     ap.add_argument("--profile", action="store_true", help="cProfile refimpl's IS estimate on 500 images")
@@ -194,7 +199,7 @@ def main():
     args = ap.parse_args()
     n_train, n_test = (6000, 1000) if args.quick else (60000, 10000)
     rng = np.random.default_rng(0)
-    xtr, ytr, xte, yte, source = load_data(args.data, n_train, n_test, rng)
+    xtr, ytr, xte, _, source = load_data(args.data, n_train, n_test, rng)
     threads = numpy_threads()
     try:
         import torch
@@ -210,7 +215,7 @@ def main():
     pair = CoupledPair(SIZES, tied=True, rng=np.random.default_rng(1), init_scale=0.01)
     init = {k: v.copy() for k, v in pair.params.items()}
     # warm up (Numba compilation, BLAS buffers) outside the timings
-    refimpl_epoch(pair.copy(), xtr[:BATCH], ytr[:BATCH], np.random.default_rng(0))  # one step + Adam, as torch's
+    refimpl_epoch(pair.copy(), xtr[:BATCH], ytr[:BATCH], np.random.default_rng(0))  # one step, like torch
     importance_log_likelihood(pair, xte[:10], 2, np.random.default_rng(0))
 
     # Each workload runs `--repeat` times, the two columns interleaved, and the best time of each
@@ -219,7 +224,7 @@ def main():
     t_ref = t_tor = None
     for _ in range(args.repeat):
         trained = CoupledPair.from_params({k: v.copy() for k, v in init.items()}, SIZES, tied=True)
-        t, _ = timed(lambda: refimpl_epoch(trained, xtr, ytr, np.random.default_rng(2)))
+        t, _ = timed(refimpl_epoch, trained, xtr, ytr, np.random.default_rng(2))
         t_ref = t if t_ref is None else min(t_ref, t)
         if torch is not None:
             tparams = {k: torch.from_numpy(v.copy()) for k, v in init.items()}
@@ -227,7 +232,7 @@ def main():
             xt, yt = torch.from_numpy(xtr), torch.from_numpy(np.asarray(ytr, dtype=np.int64))
             if t_tor is None:  # warm-up
                 torch_epoch(torch, {k: v.clone() for k, v in tparams.items()}, xt[:BATCH], yt[:BATCH], gen)
-            t, _ = timed(lambda: torch_epoch(torch, tparams, xt, yt, gen))
+            t, _ = timed(torch_epoch, torch, tparams, xt, yt, gen)
             t_tor = t if t_tor is None else min(t_tor, t)
     pair = trained
     rows.append((f"L1 epoch, {n_train} images, batch {BATCH}", t_ref, t_tor))
@@ -237,7 +242,7 @@ def main():
     t_ref = t_tor = None
     lp_torch = None
     for _ in range(args.repeat):
-        t, res = timed(lambda: importance_log_likelihood(pair, xte, K, np.random.default_rng(3)))
+        t, res = timed(importance_log_likelihood, pair, xte, K, np.random.default_rng(3))
         t_ref = t if t_ref is None else min(t_ref, t)
         if torch is not None:
             tp = {k: torch.from_numpy(v.copy()) for k, v in pair.params.items()}
@@ -246,7 +251,7 @@ def main():
             xt = torch.from_numpy(xte)
             if t_tor is None:  # warm-up
                 torch_importance(torch, tp, lprior, xt[:10], 2, gen, 81)
-            t, lp_torch = timed(lambda: torch_importance(torch, tp, lprior, xt, K, gen, max(1, 8192 // K)))
+            t, lp_torch = timed(torch_importance, torch, tp, lprior, xt, K, gen, max(1, 8192 // K))
             t_tor = t if t_tor is None else min(t_tor, t)
     rows.append((f"IS log-lik, {n_test} images, K={K}, 10 classes", t_ref, t_tor))
 

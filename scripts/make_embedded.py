@@ -1,10 +1,13 @@
-"""Make refimpl/embedded/mnist_subset_4bit.npz, the offline MNIST subset, from the full MNIST files.
+"""Make refimpl/lab/embedded/mnist_subset_4bit.npz, the offline MNIST subset, from the full MNIST files.
 
 Usage (from the project root)::
 
     python scripts/make_embedded.py [--mnist DIR] [--out FILE]
 
-``DIR`` defaults to ``../shared/data/mnist`` relative to the project root. The script
+``DIR`` is a folder holding the four standard MNIST files. Without ``--mnist`` the script
+uses ``$REFIMPL_MNIST_DIR`` or the cache that ``--data download`` fills
+(``~/.cache/refimpl/mnist``; fetch it once with
+``python -c "from refimpl.lab.data import download_mnist; download_mnist()"``). The script
 
 1. loads the four standard files with their SHA-256 checked (``refimpl.lab.data.load_mnist``);
 2. draws 10,000 training and 2,000 test indices without replacement with
@@ -16,8 +19,8 @@ Usage (from the project root)::
    fixed zip timestamps, so the same inputs give the same bytes;
 5. checks the result: reloads it with ``allow_pickle=False``, unpacks it, compares it
    with the quantised source images and labels, and prints sizes and the SHA-256,
-   which must be copied into ``refimpl/data.py`` (``EMBEDDED_SHA256``) and
-   ``refimpl/embedded/README.md``.
+   which must be copied into ``refimpl/lab/data.py`` (``EMBEDDED_SHA256``) and
+   ``refimpl/lab/embedded/README.md``.
 
 Arrays in the file: ``train_packed`` uint8 (10000, 392), ``train_labels`` uint8 (10000,),
 ``train_index`` int32 (10000,) (rows of the full training set), and the same three for
@@ -64,12 +67,19 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))  # run from a clone without installing
-    from refimpl.lab.data import EMBEDDED_FILE, EMBEDDED_SHA256, load_mnist
+    from refimpl.lab.data import EMBEDDED_FILE, EMBEDDED_SHA256, MNIST_DIR_VARIABLE, find_mnist, load_mnist
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
-    parser.add_argument("--out", type=Path, default=EMBEDDED_FILE)
+    parser.add_argument("--mnist", type=Path, default=find_mnist(),
+                        help=f"folder holding the four MNIST files; default ${MNIST_DIR_VARIABLE} or the "
+                             "download cache, where present")
+    parser.add_argument("--out", type=Path, default=EMBEDDED_FILE,
+                        help="the file to write; default %(default)s")
     args = parser.parse_args(argv)
+    if args.mnist is None:
+        parser.error(f"no MNIST files in ${MNIST_DIR_VARIABLE} or the download cache: pass --mnist DIR, or "
+                     'fetch them with: python -c "from refimpl.lab.data import download_mnist; '
+                     'download_mnist()"')
 
     full = load_mnist(args.mnist)  # SHA-256 of every file checked
     rng = np.random.default_rng(SEED)
@@ -110,7 +120,7 @@ def main(argv=None) -> int:
     sha = hashlib.sha256(raw).hexdigest()
     print(f"wrote {args.out}: {len(raw)} bytes ({raw_size} bytes of arrays), sha256 {sha}")
     if sha != EMBEDDED_SHA256:
-        print(f"note: refimpl/data.py records EMBEDDED_SHA256 = {EMBEDDED_SHA256}; update it to {sha}")
+        print(f"note: refimpl/lab/data.py records EMBEDDED_SHA256 = {EMBEDDED_SHA256}; update it to {sha}")
     return 0
 
 

@@ -101,8 +101,8 @@ def test_checkpoint_round_trip_is_exact(tmp_path, kind):
     g = {k: np.full(v.shape, 0.3, np.float32) for k, v in params.items()}
     opt.step(p1, g)
     opt2.step(p2, g)
-    for key in p1:
-        assert np.array_equal(p1[key], p2[key])
+    for key, value in p1.items():
+        assert np.array_equal(value, p2[key])
 
 
 def test_checkpoint_nested_opt_state_and_numpy_scalars_round_trip(tmp_path):
@@ -331,7 +331,8 @@ def _crash_on_call(monkeypatch, module_attr, target, n):
     ("savez", 1),     # while the npz is being built
     ("fsync", 1),     # while the npz's temporary file is flushed
     ("replace", 1),   # renaming the npz into place
-    ("fsync", 2),     # while the JSON's temporary file is flushed
+    ("fsync", 2),     # while the folder is synced after that rename
+    ("fsync", 3),     # while the JSON's temporary file is flushed
     ("replace", 2),   # renaming the JSON into place
 ])
 def test_checkpoint_interrupted_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch, target, n):
@@ -347,17 +348,19 @@ def test_checkpoint_interrupted_save_leaves_previous_checkpoint_intact(tmp_path,
     for key in params1:
         assert np.array_equal(loaded.params[key], params1[key])
     assert loaded.rng_state == rng1.bit_generator.state
-    assert not list(tmp_path.glob(".checkpoint-tmp-*")), "temporary files are removed"
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files are removed"
     # and the next save succeeds and cleans up whatever the crash left behind
     _save(tmp_path, seed=2, epoch=2)
     assert load_checkpoint(tmp_path).meta["epoch"] == 2
     assert len(list(tmp_path.glob("*.npz"))) == 1
 
 
-def test_checkpoint_interrupt_after_json_replace_keeps_new_checkpoint(tmp_path, monkeypatch):
-    """An interrupt while deleting the old npz (the JSON already switched) leaves the new checkpoint."""
+@pytest.mark.parametrize("module, target, n", [(os, "fsync", 4), (Path, "unlink", 1)], ids=["sync", "unlink"])
+def test_checkpoint_interrupt_after_json_replace_keeps_new_checkpoint(tmp_path, monkeypatch, module, target,
+                                                                      n):
+    """An interrupt once the JSON is switched (syncing the folder, deleting the old npz) keeps the new one."""
     _save(tmp_path, seed=0, epoch=1)
-    _crash_on_call(monkeypatch, Path, "unlink", 1)
+    _crash_on_call(monkeypatch, module, target, n)
     with pytest.raises(_Crash):
         _save(tmp_path, seed=1, epoch=2)
     monkeypatch.undo()

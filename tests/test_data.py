@@ -1,9 +1,13 @@
 """Tests for refimpl.lab.data: IDX reading, MNIST loading and download, the embedded subset, binarisation.
 
 Every check is independent of the code under test: IDX files are written by a tiny writer
-defined here, expected MNIST figures come from shared/data/mnist/README.md, quantisation is
-recomputed here by a second formula, and downloads are served by a local HTTP server
+defined here, expected MNIST figures are the published ones (label counts, pixel sum), quantisation
+is recomputed here by a second formula, and downloads are served by a local HTTP server
 (127.0.0.1 only; no test reaches beyond this machine).
+
+The tests that need the full MNIST files find them with ``refimpl.lab.data.find_mnist``: in
+``$REFIMPL_MNIST_DIR``, in the development folder ``../shared/data/mnist`` next to the project,
+or in the ``--data download`` cache; without them they are skipped, saying how to get them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import http.server
 import shutil
 import struct
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,22 +29,28 @@ from numpy.testing import assert_array_equal
 
 from refimpl.lab import data as data_module
 from refimpl.lab.data import (
+    MNIST_DIR_VARIABLE,
     MNIST_FILES,
+    Dataset,
     binarize,
     default_cache_dir,
     download_mnist,
+    find_mnist,
     get_dataset,
     load_embedded,
     load_mnist,
     read_idx,
 )
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(
-    not MNIST_DIR.is_dir(), reason=f"full MNIST files not available at {MNIST_DIR}"
-)
+#: A development folder (tests only; users get the files with --data download).
+DEV_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+MNIST_DIR = find_mnist(DEV_MNIST)
+NO_MNIST = (f"full MNIST files not found in ${MNIST_DIR_VARIABLE}, {DEV_MNIST} or {default_cache_dir()}; "
+            'get them with: python -c "from refimpl.lab.data import download_mnist; download_mnist()" '
+            f"(or set {MNIST_DIR_VARIABLE} to a folder holding the four files)")
+needs_mnist = pytest.mark.skipif(MNIST_DIR is None, reason=NO_MNIST)
 
-# From shared/data/mnist/README.md.
+# The published statistics of the MNIST training set.
 TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TRAIN_PIXEL_SUM = 1_567_298_545
 
@@ -142,9 +155,37 @@ def test_read_idx_reports_the_documented_truncation_message(tmp_path):
 
 @pytest.fixture(scope="module")
 def full_mnist():
-    if not MNIST_DIR.is_dir():
-        pytest.skip(f"full MNIST files not available at {MNIST_DIR}")
+    if MNIST_DIR is None:
+        pytest.skip(NO_MNIST)
     return load_mnist(MNIST_DIR)
+
+
+def test_skip_reason_is_one_line_that_says_how_to_get_the_files():
+    """Without the files, the skip says where it looked and the one command that fetches them."""
+    assert "\n" not in NO_MNIST and "download_mnist()" in NO_MNIST and MNIST_DIR_VARIABLE in NO_MNIST
+
+
+def _fake_mnist_folder(folder: Path, gzipped: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    for stem in MNIST_FILES:
+        (folder / (f"{stem}.gz" if gzipped else stem)).write_bytes(b"")
+    return folder
+
+
+def test_find_mnist_looks_in_the_variable_then_the_folders_then_the_cache(tmp_path, monkeypatch):
+    """$REFIMPL_MNIST_DIR wins, then the folders given in order, then the download cache; else None."""
+    monkeypatch.setenv("REFIMPL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(MNIST_DIR_VARIABLE, raising=False)
+    assert find_mnist(tmp_path / "nothing") is None
+    cache = _fake_mnist_folder(tmp_path / "cache" / "mnist")
+    assert find_mnist(tmp_path / "nothing") == cache
+    dev = _fake_mnist_folder(tmp_path / "dev", gzipped=False)
+    assert find_mnist(tmp_path / "nothing", dev) == dev
+    (dev / "t10k-labels-idx1-ubyte").unlink()  # an incomplete folder does not count
+    assert find_mnist(dev) == cache
+    env = _fake_mnist_folder(tmp_path / "env")
+    monkeypatch.setenv(MNIST_DIR_VARIABLE, str(env))
+    assert find_mnist(dev) == env
 
 
 @needs_mnist
@@ -269,6 +310,17 @@ def test_download_mnist_replaces_a_present_file_with_the_wrong_checksum(server, 
     (tmp_path / "fake-0.gz").write_bytes(b"stale")
     download_mnist(tmp_path, base_url=server.url, checksums=_checksums(server.files))
     assert (tmp_path / "fake-0.gz").read_bytes() == server.files["fake-0.gz"]
+
+
+def test_download_mnist_offline_raises_one_oserror_naming_the_url(tmp_path, monkeypatch):
+    """No network: an OSError naming the URL and what to do instead; nothing left in the cache."""
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(OSError, match=r"downloading https://\S+/train-images-idx3-ubyte.gz failed: .*net"):
+        download_mnist(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -425,3 +477,64 @@ def test_get_dataset_resolves_embedded_and_rejects_missing_directory(tmp_path):
 def test_get_dataset_loads_a_directory_of_mnist_files():
     """A directory path loads the full files."""
     assert get_dataset(MNIST_DIR).train_images.shape == (60000, 784)
+
+
+def test_get_dataset_accepts_datasets_and_objects_with_the_four_arrays(embedded):
+    """A Dataset is returned as it is; another object with the four arrays is checked into a Dataset."""
+    assert get_dataset(embedded) is embedded
+    plain = SimpleNamespace(train_images=embedded.train_images[:5], train_labels=[0, 1, 2, 3, 4.0],
+                            test_images=embedded.test_images[:2], test_labels=np.array([1, 2], np.int32))
+    data = get_dataset(plain)
+    assert data.train_labels.dtype == np.int64 and data.source == "in-memory dataset"
+    with pytest.raises(TypeError, match="without test_images, test_labels"):
+        get_dataset(SimpleNamespace(train_images=plain.train_images, train_labels=plain.train_labels))
+
+
+# ---------------------------------------------------------------- the Dataset's checks
+
+
+def _arrays(n_train=6, n_test=3, width=4):
+    rng = np.random.default_rng(0)
+    return {"train_images": rng.random((n_train, width)), "train_labels": np.arange(n_train) % 10,
+            "test_images": rng.random((n_test, width)), "test_labels": np.arange(n_test) % 10}
+
+
+@pytest.mark.parametrize("field, value, error, match", [
+    ("train_labels", np.arange(5), ValueError, r"train_labels must have shape \(6,\) to match train_images"),
+    ("test_labels", np.arange(4), ValueError, r"test_labels must have shape \(3,\) to match test_images"),
+    ("test_images", np.zeros((3, 5)), ValueError, "test_images must have 4 pixels per image like train_"),
+    ("train_images", np.zeros(6), ValueError, r"train_images must have shape \(images, pixels\)"),
+    ("train_images", np.zeros((0, 4)), ValueError, "at least one image"),
+    ("train_images", np.full((6, 4), 255.0), ValueError, r"train_images must hold grey levels in \[0, 1\]"),
+    ("test_images", np.full((3, 4), np.nan), ValueError, "test_images must be finite"),
+    ("train_images", "pixels", TypeError, "train_images must be an array of numbers"),
+    ("train_labels", np.full(6, 0.7), ValueError, "train_labels must hold integer class labels"),
+    ("train_labels", np.full(6, 10), ValueError, r"train_labels must hold labels in \[0, 10\)"),
+    ("test_labels", np.array([0, -1, 2]), ValueError, r"test_labels must hold labels in \[0, 10\)"),
+    ("test_labels", np.array(["a", "b", "c"]), TypeError, "test_labels must be an array of integer"),
+])
+def test_dataset_rejects_inconsistent_fields_naming_them(field, value, error, match):
+    """Mismatched counts, widths, grey levels or labels fail on construction, naming the field."""
+    arrays = _arrays()
+    arrays[field] = value
+    with pytest.raises(error, match=match):
+        Dataset(**arrays)
+
+
+def test_dataset_keeps_images_and_makes_labels_int64():
+    """Valid arrays are kept as they are (no copy of the images); whole-number float labels become int64."""
+    arrays = _arrays()
+    arrays["train_labels"] = arrays["train_labels"].astype(np.float64)
+    data = Dataset(**arrays, source="mine")
+    assert data.train_images is arrays["train_images"]
+    assert data.train_labels.dtype == np.int64 and np.array_equal(data.train_labels, np.arange(6) % 10)
+
+
+def test_with_train_images_takes_the_first_ones_and_refuses_more_than_there_are(embedded):
+    """The first N training images (test set unchanged); more than there are is an error naming the count."""
+    small = embedded.with_train_images(10)
+    assert np.array_equal(small.train_images, embedded.train_images[:10])
+    assert small.test_images is embedded.test_images
+    assert small.source.endswith("(first 10 training images)")
+    with pytest.raises(ValueError, match="train_images must be at most 10,000, the training images of emb"):
+        embedded.with_train_images(999_999_999)

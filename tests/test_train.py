@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import itertools
 import json
+import shlex
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import refimpl.lab.train as train_mod
-from refimpl.lab.checkpoint import CheckpointError, load_checkpoint
 from refimpl.coupled import CoupledPair
+from refimpl.lab.checkpoint import CheckpointError, load_checkpoint
 from refimpl.lab.data import Dataset, load_embedded
-from refimpl.lab.train import fit, main, recognition_error
+from refimpl.lab.train import TrainConfig, TrainingDiverged, fit, main, provenance, recognition_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +43,12 @@ def tiny(embedded):
     return _subset(embedded, 600, 200)
 
 
-TINY = dict(sizes=(784, 20, 10), batch_size=50, lr=1e-2, seed=3, progress=False)
+TINY = {"sizes": (784, 20, 10), "batch_size": 50, "lr": 1e-2, "seed": 3}
+
+
+def tiny_config(**changes):
+    """The tiny network's settings with ``changes``."""
+    return TrainConfig(**{**TINY, **changes})
 
 
 def _assert_same_run(a, b):
@@ -57,8 +68,9 @@ def test_l0_reaches_stated_test_error_on_embedded(embedded):
     Measured (seeds 0, 1, 2): 7.45%, 7.15%, 8.0% after epoch 2 (threshold binarisation). The bound leaves
     2.5 points of margin, about four binomial standard deviations on 2,000 test images (sqrt(.075*.925/2000)).
     """
-    _, log = fit(None, embedded, "L0", sizes=(784, 100, 10), epochs=2, batch_size=100, optimizer="adam",
-                 lr=1e-2, seed=0, progress=False)
+    config = TrainConfig(method="L0", sizes=(784, 100, 10), epochs=2, batch_size=100, optimizer="adam",
+                         lr=1e-2, seed=0)
+    _, log = fit(None, embedded, config, progress=False)
     assert [r["epoch"] for r in log] == [1, 2]
     assert log[-1]["test_error"] < 0.10
     assert log[1]["train_objective"] > log[0]["train_objective"]
@@ -72,8 +84,9 @@ def test_l1_tied_objective_increases_over_epochs(embedded):
     exceeds 35 nats, so a required rise of 10 nats per epoch has a wide margin over batch noise.
     """
     data = _subset(embedded, 3000, 500)
-    _, log = fit(None, data, "L1", sizes=(784, 50, 10), epochs=3, batch_size=100, optimizer="adam",
-                 lr=1e-3, seed=0, progress=False)
+    config = TrainConfig(method="L1", sizes=(784, 50, 10), epochs=3, batch_size=100, optimizer="adam",
+                         lr=1e-3, seed=0)
+    _, log = fit(None, data, config, progress=False)
     objective = [r["train_objective"] for r in log]
     assert all(later > earlier + 10 for earlier, later in itertools.pairwise(objective)), objective
     for r in log:
@@ -88,7 +101,7 @@ def test_recognition_error_counts_wrong_argmax():
     pair.params["W1"][:] = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], np.float32) * 5
     x = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0]], np.float32)
     assert recognition_error(pair, x, np.array([0, 1, 2, 0])) == 0.25
-    assert recognition_error(pair, x, np.array([0, 1, 2, 0]), chunk=1) == 0.25
+    assert recognition_error(pair, x, np.array([0, 1, 2, 0]), batch_size=1) == 0.25
 
 
 # ---------------------------------------------------------------- reproducibility
@@ -101,10 +114,12 @@ def test_recognition_error_counts_wrong_argmax():
 ])
 def test_resume_is_bit_identical(tiny, tmp_path, method, optimizer, binarization, lr_decay):
     """2 epochs in one run == 1 epoch then resume for 1 more: parameters, optimiser, rng and log equal."""
-    kw = dict(TINY, method=method, optimizer=optimizer, binarization=binarization, lam=0.5, lr_decay=lr_decay)
-    straight = fit(None, tiny, epochs=2, out_dir=tmp_path / "a", **kw)
-    fit(None, tiny, epochs=1, out_dir=tmp_path / "b", **kw)
-    resumed = fit(None, tiny, epochs=2, out_dir=tmp_path / "b", resume=True, **kw)
+    kw = {"method": method, "optimizer": optimizer, "binarization": binarization, "lam": 0.5,
+          "lr_decay": lr_decay}
+    two, one = tiny_config(epochs=2, **kw), tiny_config(epochs=1, **kw)
+    straight = fit(None, tiny, two, tmp_path / "a", progress=False)
+    fit(None, tiny, one, tmp_path / "b", progress=False)
+    resumed = fit(None, tiny, two, tmp_path / "b", resume=True, progress=False)
     _assert_same_run(straight, resumed)
     a, b = load_checkpoint(tmp_path / "a"), load_checkpoint(tmp_path / "b")
     assert a.rng_state == b.rng_state
@@ -112,7 +127,7 @@ def test_resume_is_bit_identical(tiny, tmp_path, method, optimizer, binarization
     for key, value in a.opt_state.items():
         assert np.array_equal(value, b.opt_state[key]), key
     # checkpointing does not perturb the run: the same without any files
-    _assert_same_run(straight, fit(None, tiny, epochs=2, out_dir=None, **kw))
+    _assert_same_run(straight, fit(None, tiny, two, progress=False))
 
 
 def test_lr_decay_scales_the_step_size_per_epoch(tiny, monkeypatch):
@@ -125,8 +140,7 @@ def test_lr_decay_scales_the_step_size_per_epoch(tiny, monkeypatch):
         return original(self, params, grads)
 
     monkeypatch.setattr(train_mod.SGD, "step", spy)
-    kw = dict(TINY, method="L0", optimizer="sgd", lr=0.2, lr_decay=0.5)
-    fit(None, tiny, epochs=3, **kw)
+    fit(None, tiny, tiny_config(method="L0", optimizer="sgd", lr=0.2, lr_decay=0.5, epochs=3), progress=False)
     per_epoch = len(seen) // 3
     assert seen == [0.2] * per_epoch + [0.1] * per_epoch + [0.05] * per_epoch
 
@@ -137,8 +151,8 @@ def test_interrupted_epoch_resumes_bit_identically(tiny, tmp_path, monkeypatch):
     class Crash(KeyboardInterrupt):
         pass
 
-    kw = dict(TINY, method="L1")
-    straight = fit(None, tiny, epochs=2, out_dir=tmp_path / "a", **kw)
+    config = tiny_config(method="L1", epochs=2)
+    straight = fit(None, tiny, config, tmp_path / "a", progress=False)
     original, calls = train_mod._step, {"n": 0}
     batches_per_epoch = 600 // TINY["batch_size"]
 
@@ -150,24 +164,25 @@ def test_interrupted_epoch_resumes_bit_identically(tiny, tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_mod, "_step", crashing_step)
     with pytest.raises(Crash):
-        fit(None, tiny, epochs=2, out_dir=tmp_path / "b", **kw)
+        fit(None, tiny, config, tmp_path / "b", progress=False)
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / "b").meta["epoch"] == 1
     assert len((tmp_path / "b" / "log.jsonl").read_text().splitlines()) == 1
-    _assert_same_run(straight, fit(None, tiny, epochs=2, out_dir=tmp_path / "b", resume=True, **kw))
+    _assert_same_run(straight, fit(None, tiny, config, tmp_path / "b", resume=True, progress=False))
 
 
 def test_same_seed_same_run_other_seed_other_run(tiny):
     """The seed alone fixes the run; another seed gives other parameters."""
-    a = fit(None, tiny, "L1", epochs=1, **TINY)
-    _assert_same_run(a, fit(None, tiny, "L1", epochs=1, **TINY))
-    c = fit(None, tiny, "L1", epochs=1, **dict(TINY, seed=4))
+    a = fit(None, tiny, tiny_config(epochs=1), progress=False)
+    _assert_same_run(a, fit(None, tiny, tiny_config(epochs=1), progress=False))
+    c = fit(None, tiny, tiny_config(epochs=1, seed=4), progress=False)
     assert not np.array_equal(a[0].params["W1"], c[0].params["W1"])
 
 
 def test_log_file_matches_returned_log(tiny, tmp_path):
     """log.jsonl holds one JSON line per epoch, equal to the returned records, with the documented fields."""
-    _, log = fit(None, tiny, "L2", epochs=2, out_dir=tmp_path, eval_every_epoch=False, **TINY)
+    config = tiny_config(method="L2", epochs=2)
+    _, log = fit(None, tiny, config, tmp_path, eval_every_epoch=False, progress=False)
     lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert lines == log
     assert [sorted(r) for r in log] == [["epoch", "seconds", "terms", "test_error", "train_objective"]] * 2
@@ -179,7 +194,7 @@ def test_given_pair_is_copied_not_modified(tiny):
     """A starting pair is trained as a copy; the caller's arrays stay untouched."""
     pair = CoupledPair((784, 20, 10), rng=np.random.default_rng(0), dtype=np.float64)
     before = {k: v.copy() for k, v in pair.params.items()}
-    trained, _ = fit(pair, tiny, "L0", epochs=1, **{k: v for k, v in TINY.items() if k != "sizes"})
+    trained, _ = fit(pair, tiny, tiny_config(method="L0", epochs=1), progress=False)
     assert trained is not pair and trained.params["W1"].dtype == np.float32
     for key, value in before.items():
         assert np.array_equal(pair.params[key], value)
@@ -189,95 +204,179 @@ def test_given_pair_is_copied_not_modified(tiny):
 # ------------------------------------------------------------ checkpoints in fit
 def test_fresh_run_refuses_existing_checkpoint_unless_overwrite(tiny, tmp_path):
     """Without resume, an out_dir holding a checkpoint is an error; overwrite=True restarts run and log."""
-    fit(None, tiny, "L0", epochs=2, out_dir=tmp_path, **TINY)
+    fit(None, tiny, tiny_config(method="L0", epochs=2), tmp_path, progress=False)
     with pytest.raises(ValueError, match="already holds a checkpoint"):
-        fit(None, tiny, "L0", epochs=1, out_dir=tmp_path, **TINY)
-    _, log = fit(None, tiny, "L0", epochs=1, out_dir=tmp_path, overwrite=True, **TINY)
+        fit(None, tiny, tiny_config(method="L0", epochs=1), tmp_path, progress=False)
+    _, log = fit(None, tiny, tiny_config(method="L0", epochs=1), tmp_path, overwrite=True, progress=False)
     assert load_checkpoint(tmp_path).meta["epoch"] == 1
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1 == len(log)
 
 
 def test_resume_auto_starts_or_continues(tiny, tmp_path):
     """resume="auto" starts afresh without a checkpoint and continues with one (equal to a straight run)."""
-    fit(None, tiny, "L0", epochs=1, out_dir=tmp_path / "b", resume="auto", **TINY)
-    resumed = fit(None, tiny, "L0", epochs=2, out_dir=tmp_path / "b", resume="auto", **TINY)
-    _assert_same_run(fit(None, tiny, "L0", epochs=2, **TINY), resumed)
+    one, two = tiny_config(method="L0", epochs=1), tiny_config(method="L0", epochs=2)
+    fit(None, tiny, one, tmp_path / "b", resume="auto", progress=False)
+    resumed = fit(None, tiny, two, tmp_path / "b", resume="auto", progress=False)
+    _assert_same_run(fit(None, tiny, two, progress=False), resumed)
     # asking for no more epochs than done returns the checkpoint's pair unchanged
-    again = fit(None, tiny, "L0", epochs=2, out_dir=tmp_path / "b", resume=True, **TINY)
+    again = fit(None, tiny, two, tmp_path / "b", resume=True, progress=False)
     _assert_same_run(resumed, again)
 
 
 @pytest.mark.parametrize("change, problem", [
-    (dict(sizes=(784, 30, 10)), "sizes"),
-    (dict(method="L1u"), "method"),
-    (dict(lr=0.5), "lr"),
-    (dict(optimizer="sgd"), "optimizer"),
-    (dict(binarization="stochastic"), "binarization"),
-    (dict(seed=9), "seed"),
+    ({"sizes": (784, 30, 10)}, "sizes"),
+    ({"method": "L1u"}, "method"),
+    ({"lr": 0.5}, "lr"),
+    ({"optimizer": "sgd"}, "optimizer"),
+    ({"binarization": "stochastic"}, "binarization"),
+    ({"seed": 9}, "seed"),
 ])
 def test_resume_with_other_settings_is_rejected(tiny, tmp_path, change, problem):
     """Resuming with settings other than the checkpoint's names the field and the file."""
-    fit(None, tiny, "L1", epochs=1, out_dir=tmp_path, **TINY)
-    kw = dict(TINY, method="L1", **change) if "method" not in change else dict(TINY, **change)
+    fit(None, tiny, tiny_config(method="L1", epochs=1), tmp_path, progress=False)
     with pytest.raises(CheckpointError, match=f"checkpoint has {problem}=") as info:
-        fit(None, tiny, epochs=2, out_dir=tmp_path, resume=True, **kw)
+        fit(None, tiny, tiny_config(**{"method": "L1", "epochs": 2, **change}), tmp_path, resume=True,
+            progress=False)
     assert str(tmp_path / "checkpoint.json") in str(info.value)
 
 
 def test_resume_with_other_data_is_rejected(embedded, tiny, tmp_path):
     """Resuming on different images (same sizes) is detected through the data fingerprint."""
-    fit(None, tiny, "L0", epochs=1, out_dir=tmp_path, **TINY)
+    fit(None, tiny, tiny_config(method="L0", epochs=1), tmp_path, progress=False)
     with pytest.raises(CheckpointError, match="data"):
         other = _subset(embedded, 600, 200, offset=600)
-        fit(None, other, "L0", epochs=2, out_dir=tmp_path, resume=True, **TINY)
+        fit(None, other, tiny_config(method="L0", epochs=2), tmp_path, resume=True, progress=False)
 
 
 def test_resume_errors(tiny, tmp_path):
     """No checkpoint, a checkpoint beyond the asked epochs, or resume without out_dir: clear errors."""
+    one, two = tiny_config(method="L0", epochs=1), tiny_config(method="L0", epochs=2)
     with pytest.raises(FileNotFoundError, match="no checkpoint found"):
-        fit(None, tiny, "L0", epochs=2, out_dir=tmp_path / "empty", resume=True, **TINY)
-    fit(None, tiny, "L0", epochs=2, out_dir=tmp_path, **TINY)
-    with pytest.raises(ValueError, match="epochs must be at least the checkpoint's epoch 2"):
-        fit(None, tiny, "L0", epochs=1, out_dir=tmp_path, resume=True, **TINY)
+        fit(None, tiny, two, tmp_path / "empty", resume=True, progress=False)
+    fit(None, tiny, two, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="epochs must be at least the checkpoint's epoch 2"):
+        fit(None, tiny, one, tmp_path, resume=True, progress=False)
     with pytest.raises(ValueError, match="out_dir"):
-        fit(None, tiny, "L0", epochs=1, out_dir=None, resume=True, **TINY)
+        fit(None, tiny, one, None, resume=True, progress=False)
+    with pytest.raises(ValueError, match="resume must be"):
+        fit(None, tiny, one, tmp_path, resume="yes", progress=False)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(method="XYZ"), "method"),
-    (dict(optimizer="rmsprop"), "optimizer"),
-    (dict(binarization="gray"), "binarization"),
-    (dict(epochs=0), "epochs"),
-    (dict(epochs=-1), "epochs"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(lr=-0.1), "lr"),
-    (dict(lr=0.0), "lr"),
-    (dict(lr=float("nan")), "lr"),
-    (dict(lam=-1.0), "lam"),
-    (dict(seed=-1), "seed"),
-    (dict(sizes=(100, 10)), "sizes"),
-    (dict(sizes=(784, 20, 5)), "sizes"),
-    (dict(momentum=1.0), "momentum"),
-    (dict(resume="yes"), "resume"),
-    (dict(normalise="batch"), "normalise"),
+@pytest.mark.parametrize("field, value, error", [
+    ("method", "XYZ", ValueError),
+    ("optimizer", "rmsprop", ValueError),
+    ("binarization", "gray", ValueError),
+    ("normalise", "batch", ValueError),
+    ("epochs", 0, ValueError),
+    ("epochs", 2.5, TypeError),
+    ("batch_size", 0, ValueError),
+    ("lr", -0.1, ValueError),
+    ("lr", 0.0, ValueError),
+    ("lr", float("nan"), ValueError),
+    ("lr", "0.1", TypeError),
+    ("lr_decay", 0.0, ValueError),
+    ("lr_decay", 1.5, ValueError),
+    ("lam", -1.0, ValueError),
+    ("lam", float("inf"), ValueError),
+    ("lam", 1e300, ValueError),
+    ("momentum", 1.0, ValueError),
+    ("init_scale", -0.01, ValueError),
+    ("seed", -1, ValueError),
+    ("sizes", (784,), ValueError),
+    ("sizes", (784, 0, 10), ValueError),
+    ("sizes", "784,10", TypeError),
+    ("sizes", (784, 2_000_000_000, 10), ValueError),
 ])
-def test_fit_rejects_bad_arguments(tiny, kwargs, name):
-    """Each invalid argument raises ValueError naming it."""
-    kw = dict(TINY, method="L0", epochs=1)
-    kw.update(kwargs)
-    with pytest.raises(ValueError, match=name):
-        fit(None, tiny, **kw)
+def test_train_config_rejects_each_bad_field_naming_it(field, value, error):
+    """Every field is checked on construction; the message starts with the field's name."""
+    with pytest.raises(error, match=f"^{field}"):
+        TrainConfig(**{field: value})
+
+
+def test_train_config_is_frozen_and_normalises_values():
+    """A config cannot change after its checks; sizes become a tuple, numbers floats."""
+    config = TrainConfig(sizes=[784, 30, 10], lr=1, lam=2)
+    assert (config.sizes, config.lr, config.lam) == ((784, 30, 10), 1.0, 2.0)
+    assert type(config.lr) is float
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 5.0
+    assert dataclasses.replace(config, method="L1u").tied is False
+
+
+def test_fit_checks_its_config_and_the_sizes_against_the_data(tiny):
+    """fit takes a TrainConfig (not a dict) and sizes that fit the data's pixels and classes."""
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        fit(None, tiny, {"method": "L0"}, progress=False)
+    with pytest.raises(ValueError, match="sizes must start with 784 .* end with 10"):
+        fit(None, tiny, tiny_config(sizes=(784, 20, 5)), progress=False)
 
 
 def test_fit_rejects_pair_of_the_wrong_kind(tiny):
-    """A tied pair for an untied method is refused."""
+    """A tied pair for an untied method, or a pair of other sizes than the config's, is refused."""
     pair = CoupledPair((784, 20, 10), tied=True, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="tied"):
-        fit(pair, tiny, "L1u", epochs=1, **{k: v for k, v in TINY.items() if k != "sizes"})
+        fit(pair, tiny, tiny_config(method="L1u", epochs=1), progress=False)
+    with pytest.raises(ValueError, match="sizes"):
+        fit(pair, tiny, tiny_config(sizes=(784, 30, 10), epochs=1), progress=False)
+
+
+@pytest.mark.parametrize("labels", [np.full(600, 0.7), np.arange(600) % 10 - 1.0])
+def test_fit_rejects_labels_that_are_not_digits(tiny, labels):
+    """Float labels are not truncated (0.7 -> 0) and negative ones not wrapped: the field is named."""
+    data = SimpleNamespace(train_images=tiny.train_images, train_labels=labels, test_images=tiny.test_images,
+                           test_labels=tiny.test_labels)
+    with pytest.raises(ValueError, match="^train_labels must hold"):
+        fit(None, data, tiny_config(epochs=1), progress=False)
+
+
+def test_training_that_blows_up_stops_naming_lr_and_epoch(tiny, tmp_path):
+    """A huge step size makes the parameters explode in epoch 1: TrainingDiverged, not a silent -3e31."""
+    with pytest.raises(TrainingDiverged, match=r"epoch 1: a parameter reached magnitude .* lr=1e\+30"):
+        fit(None, tiny, tiny_config(lr=1e30, epochs=2), tmp_path, progress=False)
+    assert not (tmp_path / "checkpoint.json").exists()
+
+
+def test_a_non_finite_objective_stops_training_and_keeps_the_last_checkpoint(tiny, tmp_path, monkeypatch):
+    """A NaN objective in epoch 2 stops the run at once; the checkpoint and log of epoch 1 stay."""
+    original, calls = train_mod._step, {"n": 0}
+    batches_per_epoch = 600 // TINY["batch_size"]
+
+    def step_going_nan(*args):
+        terms, objective, grads = original(*args)
+        calls["n"] += 1
+        return terms, (np.nan if calls["n"] > batches_per_epoch + 2 else objective), grads
+
+    monkeypatch.setattr(train_mod, "_step", step_going_nan)
+    with pytest.raises(TrainingDiverged, match="epoch 2: in batch 3 of 12, the objective is nan; lower lr "
+                                               r"or lam \(this run: lr=0.01, lam=1"):
+        fit(None, tiny, tiny_config(method="L2", epochs=3), tmp_path, progress=False)
+    assert load_checkpoint(tmp_path).meta["epoch"] == 1
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
+
+
+def test_provenance_outside_a_git_checkout_is_unknown(tmp_path, monkeypatch):
+    """Without the project's git checkout the commit is "unknown" (no failure); versions are always there."""
+    here = provenance()
+    assert set(here) == {"python", "numpy", "numba", "git_commit", "git_dirty"}
+    assert here["numpy"] == np.__version__ and here["python"].count(".") == 2
+    train_mod._git.cache_clear()
+    monkeypatch.setattr(train_mod, "__file__", str(tmp_path / "refimpl" / "lab" / "train.py"))
+    try:
+        elsewhere = provenance()
+    finally:
+        train_mod._git.cache_clear()
+    assert elsewhere["git_commit"] == "unknown" and elsewhere["git_dirty"] is None
 
 
 # ------------------------------------------------------------------------ CLI
 CLI_TINY = ["--sizes", "784,20,10", "--epochs", "1", "--no-progress", "--lr", "0.01"]
+
+
+def _one_line_error(captured, status_line_fragment=""):
+    """stderr holds exactly one line, no traceback; stdout nothing."""
+    assert captured.err.count("\n") == 1 and captured.err.endswith("\n"), captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert status_line_fragment in captured.err, captured.err
 
 
 def test_cli_trains_then_resumes(tmp_path, capsys):
@@ -290,8 +389,18 @@ def test_cli_trains_then_resumes(tmp_path, capsys):
     assert main(["--method", "L0", "--out", out, "--resume", *more]) == 0
     assert json.loads(capsys.readouterr().out)["epoch"] == 2
     assert main(["--method", "L0", "--out", out] + CLI_TINY) == 2
-    err = capsys.readouterr().err
-    assert "already holds a checkpoint" in err and err.count("\n") == 1
+    _one_line_error(capsys.readouterr(), "already holds a checkpoint")
+
+
+def test_cli_train_images_selects_the_first_images(tmp_path, capsys):
+    """--train-images N trains on the first N images, as the same subset given to fit does."""
+    assert main(["--method", "L0", "--out", str(tmp_path / "a"), "--train-images", "300", *CLI_TINY]) == 0
+    capsys.readouterr()
+    ckpt = load_checkpoint(tmp_path / "a")
+    assert ckpt.meta["n_train"] == 300 and "first 300 training images" in ckpt.meta["data"]
+    config = TrainConfig(method="L0", sizes=(784, 20, 10), epochs=1, lr=0.01)
+    pair, _ = fit(None, load_embedded().with_train_images(300), config, progress=False)
+    assert np.array_equal(pair.params["W1"], ckpt.params["W1"])
 
 
 def _bad_mnist_dir(tmp_path):
@@ -305,7 +414,7 @@ def _bad_mnist_dir(tmp_path):
 
 def _checkpoint_dir(tmp_path, data, damage=None):
     out = tmp_path / "ckpt"
-    fit(None, data, "L0", epochs=1, out_dir=out, **TINY)
+    fit(None, data, tiny_config(method="L0", epochs=1), out, progress=False)
     if damage == "truncate":
         npz = next(out.glob("*.npz"))
         npz.write_bytes(npz.read_bytes()[:-10])
@@ -314,16 +423,25 @@ def _checkpoint_dir(tmp_path, data, damage=None):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--method", "XYZ"], "invalid choice: 'XYZ'"),
-    (["--sizes", "784,abc"], "'784,abc'"),
-    (["--sizes", "100,10"], "must start with 784"),
+    (["--sizes", "784,abc"], "--sizes must be comma-separated integers; got '784,abc'"),
+    (["--sizes", "100,10"], "--sizes must start with 784"),
     (["--sizes", "784,20,5"], "end with 10"),
-    (["--sizes", "784,0,10"], "positive layer widths"),
-    (["--lr", "-1"], "--lr"),
-    (["--lr", "nan"], "--lr"),
-    (["--epochs", "-1"], "--epochs"),
+    (["--sizes", "784,0,10"], "--sizes[1] must be an integer >= 1; got 0"),
+    (["--sizes", "784,2000000000,10"], "--sizes 784,2000000000,10 need 1,588,000,000,000 weights"),
+    (["--lr", "-1"], "--lr must be a finite number > 0; got -1.0"),
+    (["--lr", "nan"], "--lr must be a finite number > 0; got nan"),
+    (["--lr", "fast"], "--lr must be a number; got 'fast'"),
+    (["--lr-decay", "1.5"], "--lr-decay must be a finite number in (0, 1]; got 1.5"),
+    (["--lam", "1e300", "--method", "L2"], "--lam must be a finite number in [0, 1e+06]; got 1e+300 (the"),
+    (["--lam", "5", "--method", "L0"], "--lam applies only to --method L2 or L2u; --method L0 ignores it"),
+    (["--lam", "5", "--method", "RWS"], "--method RWS ignores it"),
+    (["--normalise", "units", "--method", "L1"], "--normalise applies only to --method L2 or L2u"),
+    (["--momentum", "0.5"], "--momentum applies only to --optimizer sgd; --optimizer adam ignores it"),
+    (["--momentum", "1", "--optimizer", "sgd"], "--momentum must be a finite number in [0, 1)"),
+    (["--epochs", "-1"], "--epochs must be an integer >= 1; got -1"),
     (["--epochs", "0"], "--epochs"),
-    (["--batch-size", "ten"], "--batch-size"),
-    (["--momentum", "1"], "--momentum"),
+    (["--batch-size", "ten"], "--batch-size must be an integer; got 'ten'"),
+    (["--train-images", "999999999"], "train_images must be at most 10,000, the training images of embedded"),
     (["--resume", "--overwrite"], "not allowed with"),
     (["--data", "{tmp}/missing"], "missing"),
     (["--data", "{bad_mnist}"], "SHA-256 mismatch"),
@@ -342,18 +460,68 @@ def test_cli_bad_arguments_exit_2_with_one_line(tmp_path, capsys, tiny, args, fr
         if any("{" + key + "}" in a for a in args):
             values[key] = make()
     capsys.readouterr()
-    argv = [a.format(**values) for a in args] + (["--no-progress"] if "--no-progress" not in args else [])
+    argv = [a.format(**values) for a in args] + ["--no-progress", "--out", str(tmp_path / "fresh")] * (
+        "--out" not in args)
     assert main(argv) == 2
+    _one_line_error(capsys.readouterr(), fragment)
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_cli_diverging_run_exits_1_naming_lr_and_epoch(tmp_path, capsys):
+    """--lr 1e30 stops in epoch 1 with one line naming lr (the run used to end silently at -3.7e31)."""
+    assert main(["--out", str(tmp_path), "--lr", "1e30", *CLI_TINY[:4], "--no-progress"]) == 1
     captured = capsys.readouterr()
-    assert captured.err.count("\n") == 1 and captured.err.endswith("\n"), captured.err
-    assert fragment in captured.err
-    assert "Traceback" not in captured.err and captured.out == ""
+    _one_line_error(captured, "training diverged in epoch 1")
+    assert "lower lr (this run: lr=1e+30, optimizer adam)" in captured.err
 
 
-def test_cli_help_exits_0(capsys):
-    """--help prints the usage and returns 0."""
+def test_cli_ctrl_c_exits_130_saying_how_to_resume(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in epoch 2: exit 130, one line holding the command that resumes; it finishes the run."""
+    original, calls = train_mod._step, {"n": 0}
+
+    def interrupted_step(*args):
+        calls["n"] += 1
+        if calls["n"] == 150:  # epoch 2 of 100 batches each (10,000 embedded images)
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(train_mod, "_step", interrupted_step)
+    argv = ["--method", "L0", "--out", str(tmp_path), "--sizes", "784,10", "--epochs", "2", "--no-progress",
+            "--overwrite"]
+    assert main(argv) == 130
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert "interrupted; the last complete checkpoint" in captured.err
+    command = shlex.split(captured.err.split("continue it with: ")[1])
+    assert command[:3] == ["python", "-m", "refimpl.lab.train"] and "--resume" in command
+    assert "--overwrite" not in command
+    monkeypatch.undo()
+    assert main(command[3:]) == 0
+    assert json.loads(capsys.readouterr().out)["epoch"] == 2
+
+
+def test_cli_network_error_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
+    """--data download without a network: one line naming the download, exit 1, nothing half-written."""
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setenv("REFIMPL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert main(["--data", "download", "--out", str(tmp_path / "run"), *CLI_TINY]) == 1
+    _one_line_error(capsys.readouterr(), "downloading https://")
+    assert list((tmp_path / "cache" / "mnist").iterdir()) == []
+
+
+def test_cli_help_is_complete_and_correct(capsys):
+    """--help exits 0; every option has help; all methods are listed; lr-decay's default is not 'constant'."""
+    parser = train_mod.build_parser()
+    for action in parser._actions:
+        assert action.help and action.help != argparse.SUPPRESS, action.option_strings
     assert main(["--help"]) == 0
-    assert "--method" in capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
+    for method in train_mod.METHODS:
+        assert method in text
+    assert "(constant)" not in text and "1.0 keeps it constant; default 0.85" in text
 
 
 def test_cli_subprocess_unknown_method():

@@ -13,7 +13,8 @@ module provides the data, nothing else:
   2,000 test images) with grey levels quantised to 4 bits (16 levels);
 - :func:`binarize` turns grey levels into the 0/1 images the networks see,
   by threshold (``grey > 0.5``) or by Bernoulli draws;
-- :func:`get_dataset` resolves a ``--data`` argument.
+- :func:`get_dataset` resolves a ``--data`` argument;
+- :func:`find_mnist` looks for the four files where the tests and benchmarks may find them.
 
 Grey levels are float32 in ``[0, 1]`` everywhere: ``pixel / 255`` for the full
 files, ``level / 15`` for the embedded subset. MNIST is by Y. LeCun, C. Cortes
@@ -27,7 +28,6 @@ import gzip
 import hashlib
 import io
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -36,14 +36,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_float_array, check_choice, check_finite, check_rng
+from .._validation import (
+    as_float_array,
+    check_choice,
+    check_finite,
+    check_labels,
+    check_positive_int,
+    check_rng,
+)
+from ._io import atomic_writer
 
 __all__ = [
+    "MNIST_DIR_VARIABLE",
     "MNIST_FILES",
     "Dataset",
     "binarize",
     "default_cache_dir",
     "download_mnist",
+    "find_mnist",
     "get_dataset",
     "load_embedded",
     "load_mnist",
@@ -75,6 +85,9 @@ DEFAULT_BASE_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 EMBEDDED_FILE = Path(__file__).parent / "embedded" / "mnist_subset_4bit.npz"
 EMBEDDED_SHA256 = "2cfba8cd919628cb70773e24aca0e461863894a66bc58890ac80722319c75e5c"
 EMBEDDED_LEVELS = 16
+N_CLASSES = 10
+#: Environment variable naming a folder that holds the four MNIST files (see :func:`find_mnist`).
+MNIST_DIR_VARIABLE = "REFIMPL_MNIST_DIR"
 
 # IDX type codes (third magic byte) -> big-endian dtype of the payload.
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -82,18 +95,36 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 
 @dataclass(frozen=True, repr=False)
 class Dataset:
-    """MNIST images and labels, split into training and test sets.
+    """MNIST images and labels, split into training and test sets, checked on construction.
 
     Attributes
     ----------
-    train_images : ndarray of shape (n_train, 784), float32
-        Grey levels in ``[0, 1]`` (0 is background), rows are images in row-major 28x28 order.
+    train_images : ndarray of shape (n_train, pixels)
+        Grey levels in ``[0, 1]`` (0 is background), one image per row (MNIST:
+        784 pixels in row-major 28x28 order, float32).
     train_labels : ndarray of shape (n_train,), int64
-        Digits 0..9.
-    test_images : ndarray of shape (n_test, 784), float32
+        Digits 0..9 (given as integers or as floats holding whole numbers).
+    test_images : ndarray of shape (n_test, pixels)
+        As many pixels per image as ``train_images``.
     test_labels : ndarray of shape (n_test,), int64
     source : str
         Where the data came from, for reports.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the field: images that are not a non-empty 2-D array of grey
+        levels in ``[0, 1]``, test images of another width, labels that are not
+        whole numbers in ``0..9`` or not one per image.
+
+    Examples
+    --------
+    >>> Dataset(np.zeros((3, 4)), [0, 1, 2], np.zeros((2, 4)), [0.0, 1.0]).test_labels
+    array([0, 1])
+    >>> Dataset(np.zeros((3, 4)), [0, 1], np.zeros((2, 4)), [0, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: train_labels must have shape (3,) to match train_images; got shape (2,).
     """
 
     train_images: np.ndarray
@@ -102,9 +133,55 @@ class Dataset:
     test_labels: np.ndarray
     source: str = ""
 
+    def __post_init__(self):
+        width = None
+        for split in ("train", "test"):
+            name = f"{split}_images"
+            images = as_float_array(getattr(self, name), name, dtype=None)
+            if images.ndim != 2 or images.shape[0] == 0:
+                raise ValueError(f"{name} must have shape (images, pixels) with at least one image; "
+                                 f"got shape {images.shape}.")
+            if width is not None and images.shape[1] != width:
+                raise ValueError(f"{name} must have {width} pixels per image like train_images; "
+                                 f"got shape {images.shape}.")
+            width = images.shape[1]
+            check_finite(images, name)
+            if images.min() < 0 or images.max() > 1:
+                raise ValueError(f"{name} must hold grey levels in [0, 1]; got values in "
+                                 f"[{float(images.min()):g}, {float(images.max()):g}] "
+                                 "(divide uint8 pixels by 255).")
+            labels = check_labels(getattr(self, f"{split}_labels"), N_CLASSES, f"{split}_labels",
+                                  batch=images.shape[0], against=name)
+            object.__setattr__(self, name, images)
+            object.__setattr__(self, f"{split}_labels", labels)
+        if not isinstance(self.source, str):
+            raise TypeError(f"source must be a string; got {type(self.source).__name__}.")
+
     def __repr__(self) -> str:
         return (f"Dataset({self.source!r}: train {self.train_images.shape}, "
                 f"test {self.test_images.shape})")
+
+    def with_train_images(self, train_images: int) -> Dataset:
+        """The same dataset with only its first ``train_images`` training images.
+
+        Raises
+        ------
+        ValueError
+            If ``train_images`` exceeds the training images there are.
+
+        Examples
+        --------
+        >>> small = load_embedded().with_train_images(500)
+        >>> small.train_images.shape, small.test_images.shape
+        ((500, 784), (2000, 784))
+        """
+        n = check_positive_int(train_images, "train_images")
+        have = self.train_images.shape[0]
+        if n > have:
+            raise ValueError(f"train_images must be at most {have:,}, the training images of "
+                             f"{self.source or 'the dataset'}; got {n:,}.")
+        return Dataset(self.train_images[:n], self.train_labels[:n], self.test_images, self.test_labels,
+                       source=f"{self.source} (first {n} training images)")
 
 
 def _sha256(data: bytes) -> str:
@@ -275,31 +352,26 @@ def default_cache_dir() -> Path:
 
 
 def _download_one(url: str, target: Path, expected: str, timeout: float) -> None:
-    """Fetch ``url`` into ``target`` via a temporary file in the same directory; verify, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        digest, size = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    declared = response.headers.get("Content-Length")
-                    while chunk := response.read(1 << 16):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
-            except (urllib.error.URLError, OSError, ValueError) as exc:  # HTTP errors, resets, IncompleteRead
-                if isinstance(exc, urllib.error.HTTPError):
-                    exc.close()
-                raise OSError(f"downloading {url} failed: {exc}") from exc
+    """Fetch ``url`` into ``target`` with :func:`atomic_writer`: kept only if complete and verified."""
+    digest, size = hashlib.sha256(), 0
+    with atomic_writer(target) as out:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                declared = response.headers.get("Content-Length")
+                while chunk := response.read(1 << 16):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # offline, HTTP error, reset, short read
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()
+            raise OSError(f"downloading {url} failed: {exc}; check the network connection, or use a folder "
+                          "holding the four MNIST files") from exc
         if declared is not None and int(declared) != size:
             raise OSError(f"downloading {url} failed: interrupted after {size} of {declared} bytes")
         found = digest.hexdigest()
         if found != expected:
             raise ValueError(f"{url}: SHA-256 mismatch: expected {expected}, found {found}; file not kept")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def download_mnist(cache_dir=None, base_url: str = DEFAULT_BASE_URL, checksums=None,
@@ -334,7 +406,8 @@ def download_mnist(cache_dir=None, base_url: str = DEFAULT_BASE_URL, checksums=N
     -----
     Each file is written to a temporary file in the same directory and renamed
     with ``os.replace`` only once complete and verified, so an interrupted or
-    corrupted download leaves nothing behind. Files already present with the
+    corrupted download leaves nothing behind (:func:`refimpl.lab._io.atomic_writer`). Files already
+    present with the
     right checksum are not fetched again. Only ``urllib`` is used.
 
     Examples
@@ -449,14 +522,17 @@ def binarize(images, method: str = "threshold", rng=None, threshold: float = 0.5
     return (rng.random(grey.shape, dtype=np.float32) < grey).astype(np.float32)
 
 
-def get_dataset(spec) -> Dataset:
-    """Resolve a ``--data`` argument to a dataset.
+def get_dataset(data) -> Dataset:
+    """Resolve a ``--data`` argument (or a dataset already in memory) to a :class:`Dataset`.
 
     Parameters
     ----------
-    spec : str or os.PathLike
+    data : str, os.PathLike, Dataset or object
         ``"embedded"`` (the shipped subset), ``"download"`` (fetch into the
-        cache, then load) or a directory holding the four MNIST files.
+        cache, then load), a directory holding the four MNIST files, a
+        :class:`Dataset` (returned as it is), or any object with
+        ``train_images``, ``train_labels``, ``test_images`` and ``test_labels``
+        (checked by :class:`Dataset`).
 
     Returns
     -------
@@ -465,22 +541,52 @@ def get_dataset(spec) -> Dataset:
     Raises
     ------
     FileNotFoundError
-        If ``spec`` is neither keyword nor an existing directory.
+        If ``data`` is a string but neither keyword nor an existing directory.
     TypeError
-        If ``spec`` is not a string or path.
+        If ``data`` is none of the above.
+    OSError
+        If ``"download"`` fails (no network, for example).
 
     Examples
     --------
     >>> get_dataset("embedded").train_labels.shape
     (10000,)
     """
-    if not isinstance(spec, (str, os.PathLike)):
-        raise TypeError(f"data must be 'embedded', 'download' or a directory; got {type(spec).__name__}")
-    if spec == "embedded":
+    if isinstance(data, Dataset):
+        return data
+    if not isinstance(data, (str, os.PathLike)):
+        fields = ("train_images", "train_labels", "test_images", "test_labels")
+        missing = [name for name in fields if not hasattr(data, name)]
+        if missing:
+            raise TypeError(f"data must be 'embedded', 'download', a directory or an object with "
+                            f"{', '.join(fields)}; got {type(data).__name__} without {', '.join(missing)}.")
+        return Dataset(*(getattr(data, name) for name in fields),
+                       source=str(getattr(data, "source", "") or "in-memory dataset"))
+    if data == "embedded":
         return load_embedded()
-    if spec == "download":
+    if data == "download":
         return load_mnist(download_mnist())
-    if not Path(spec).is_dir():
+    if not Path(data).is_dir():
         raise FileNotFoundError(f"data must be 'embedded', 'download' or an existing directory "
-                                f"holding the MNIST files; {str(spec)!r} is none of these")
-    return load_mnist(spec)
+                                f"holding the MNIST files; {str(data)!r} is none of these")
+    return load_mnist(data)
+
+
+def find_mnist(*folders) -> Path | None:
+    """The first folder holding the four MNIST files, or None: where tests and benchmarks look for them.
+
+    Looks in ``$REFIMPL_MNIST_DIR`` (:data:`MNIST_DIR_VARIABLE`), then in
+    ``folders`` in order, then in the download cache (:func:`default_cache_dir`,
+    filled by ``--data download`` or :func:`download_mnist`). A folder counts if
+    each file is there, gzipped or not; :func:`load_mnist` verifies them.
+
+    Examples
+    --------
+    >>> find_mnist("/nonexistent") in (None, default_cache_dir()) or "REFIMPL_MNIST_DIR" in os.environ
+    True
+    """
+    for folder in (os.environ.get(MNIST_DIR_VARIABLE), *folders, default_cache_dir()):
+        if folder and all((Path(folder) / f"{stem}.gz").is_file() or (Path(folder) / stem).is_file()
+                          for stem in MNIST_FILES):
+            return Path(folder)
+    return None

@@ -2,8 +2,9 @@ r"""The MNIST experiment: does one tied pair recognise and generate well at once
 
 ``python -m refimpl.lab.experiment --data DIR --out results/`` trains every row of
 one table with the same architecture, epochs, batch size and seed, evaluates
-each on the test images, and writes ``table.json``, ``table.md`` and the
-figures. Rows (method.md, section 5):
+each on the test images, and writes ``table.json``, ``table.md``, one record
+per row in ``rows/`` and the figures in ``figures/``, all inside ``--out``,
+printing the path of every file it writes. Rows (method.md, section 5):
 
 =========  =================================================
 row        what
@@ -13,6 +14,8 @@ L1         generative learning of the tied pair (G + R)
 L1u        the same with separate generator weights
 L2         L1 + lambda * L0, tied
 L2u        the same, untied
+RWS        reweighted wake-sleep, K = 5 (on request: ``--rows``)
+RWSu       the same, untied (on request)
 =========  =================================================
 
 Two protocols: ``threshold`` (images binarised at 0.5, every row) and
@@ -26,39 +29,59 @@ posterior with ``S`` samples; importance-sampled :math:`\log p(x \mid y)` at the
 true label and :math:`\log p(x)` with ``K`` samples (nats per image); the
 curve of :math:`\log p(x)` over several ``K`` on a subset; cycle accuracy; and
 training and evaluation time. L0 trains no generator, so its generative
-columns are left empty.
+columns are left empty. Each row record also holds the versions of Python,
+NumPy and Numba and the git commit that produced it (``provenance``).
 
 Checkpoints go to ``--work`` (default ``runs/experiment``, not committed); a
 second run of the same command resumes training from them and skips rows
-already evaluated with the same settings.
+already evaluated with the same settings (``settings`` of the row record; the
+provenance does not enter the comparison). Ctrl-C keeps both: rerunning the
+same command resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .._validation import check_choice, check_positive_int, check_real
+from ..evaluation import (
+    cycle_accuracy,
+    importance_log_likelihood,
+    log_likelihood_curve,
+    mc_class_probs,
+    test_error,
+)
+from ._cli import Parser, arg_type, command_line, int_list, parse_args, run, str_list
+from ._io import atomic_writer
+from .checkpoint import CheckpointError
 from .data import binarize, get_dataset
-from ..evaluation import (cycle_accuracy, importance_log_likelihood, log_likelihood_curve, mc_class_probs,
-                         test_error)
-from .figures import save_figure
-from .train import METHODS, TEST_BINARIZATION_SEED, _int_at_least, _Parser, fit, recognition_error
+from .train import (
+    HYBRID,
+    LAM_HINT,
+    MAX_LAM,
+    METHODS,
+    TEST_BINARIZATION_SEED,
+    TrainConfig,
+    check_mnist_sizes,
+    fit,
+    provenance,
+    recognition_error,
+)
 
-__all__ = ["ROWS", "PROTOCOLS", "FULL", "QUICK", "run_experiment", "main"]
+__all__ = ["ALL_ROWS", "FULL", "PROTOCOLS", "QUICK", "ROWS", "main", "run_experiment"]
 
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
 #: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep.
 EXTRA_ROWS = ("RWS", "RWSu")
 ALL_ROWS = ROWS + EXTRA_ROWS
-GENERATIVE = ("L1", "L1u", "L2", "L2u") + EXTRA_ROWS
+GENERATIVE = ("L1", "L1u", "L2", "L2u", *EXTRA_ROWS)
 PROTOCOLS = ("threshold", "stochastic")
 
 #: Settings of the full experiment (the committed ``results/``).
@@ -88,6 +111,11 @@ QUICK = dict(FULL, sizes=(784, 40, 10), epochs=1, S=5, K=5, curve_K=(1, 5), curv
              cycle_per_class=10, test_images=200, train_images=2000)
 
 
+def _check_subset(values, name: str, choices) -> tuple:
+    """``values`` as a tuple, each one of ``choices``."""
+    return tuple(check_choice(value, name, choices) for value in values)
+
+
 def _row_seed(seed: int, protocol: str, row: str) -> int:
     """Evaluation seed of one row: fixed by the settings, different per row and protocol."""
     return seed * 1000 + 100 * PROTOCOLS.index(protocol) + ALL_ROWS.index(row)
@@ -104,16 +132,55 @@ def _row_key(settings: dict, source: str) -> dict:
            if k not in ("rows", "protocols")}
     if key["train_images"] is None:
         del key["train_images"]
-    key["data"] = "MNIST (the four standard files, SHA-256 verified)" if source.startswith("MNIST from") else source
+    full_mnist = source.startswith("MNIST from")
+    key["data"] = "MNIST (the four standard files, SHA-256 verified)" if full_mnist else source
     return key
 
 
-def _test_set(dataset, protocol: str, n_images):
+def _check_settings(settings: dict) -> dict:
+    """Every setting checked, before any data is read or folder made; returns the TrainConfig of each row."""
+    unknown = set(settings) - set(FULL)
+    if unknown:
+        raise ValueError(f"settings has unknown keys {sorted(unknown)}; known: {sorted(FULL)}.")
+    rows = _check_subset(settings["rows"], "rows", ALL_ROWS)
+    protocols = _check_subset(settings["protocols"], "protocols", PROTOCOLS)
+    for name in ("S", "K", "curve_images", "cycle_per_class"):
+        check_positive_int(settings[name], name)
+    for k in settings["curve_K"]:
+        check_positive_int(k, "curve_K")
+    for name in ("test_images", "train_images"):
+        if settings[name] is not None:
+            check_positive_int(settings[name], name)
+    check_mnist_sizes(settings["sizes"])
+    common = {k: settings[k] for k in ("lam", "sizes", "epochs", "batch_size", "optimizer", "lr", "lr_decay",
+                                        "normalise", "seed")}
+    return {(protocol, row): TrainConfig(method=row, binarization=protocol, **common)
+            for protocol in protocols for row in rows if protocol == "threshold" or row in GENERATIVE}
+
+
+def _prepare_folder(folder: Path, option: str) -> None:
+    """Create ``folder`` and make sure a file can be written in it, before hours of training."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OSError(f"{option} {folder} is not a writable folder ({exc.strerror or exc}); "
+                      f"choose another {option}") from None
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_writer(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path}", flush=True)
+
+
+def _test_set(dataset, protocol: str, test_images):
     x = (binarize(dataset.test_images, "threshold") if protocol == "threshold"
          else binarize(dataset.test_images, "stochastic", rng=np.random.default_rng(TEST_BINARIZATION_SEED)))
     y = np.asarray(dataset.test_labels)
-    if n_images is not None:
-        x, y = x[:n_images], y[:n_images]
+    if test_images is not None:
+        x, y = x[:test_images], y[:test_images]
     return x, y
 
 
@@ -127,10 +194,10 @@ def evaluate_row(pair, row: str, x, y, settings: dict, rng) -> dict:
         ll = importance_log_likelihood(pair, x, settings["K"], rng)
         result["log_px_y"] = float(np.mean(ll.log_px_y[np.arange(y.size), y]))
         result["log_px"] = float(np.mean(ll.log_px))
-        n_curve = min(settings["curve_images"], y.size)
-        curve = log_likelihood_curve(pair, x[:n_curve], rng, Ks=settings["curve_K"])
+        curve_images = min(settings["curve_images"], y.size)
+        curve = log_likelihood_curve(pair, x[:curve_images], rng, Ks=settings["curve_K"])
         result["curve"] = {"K": [int(k) for k in curve["K"]], "log_px": [float(v) for v in curve["log_px"]],
-                           "images": n_curve}
+                           "images": curve_images}
         cycle = cycle_accuracy(pair, settings["cycle_per_class"], rng)
         result["cycle_accuracy"] = float(cycle.accuracy)
         result["cycle_per_class"] = [float(v) for v in cycle.per_class]
@@ -138,7 +205,16 @@ def evaluate_row(pair, row: str, x, y, settings: dict, rng) -> dict:
     return result
 
 
-def _plot_row(pair, row: str, protocol: str, rng):
+def _save_figure(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {path}", flush=True)
+
+
+def _plot_row(pair, row: str, protocol: str, rng, folder: Path) -> None:
     """10 samples and the mean image per class, one column per class."""
     import matplotlib
 
@@ -159,11 +235,10 @@ def _plot_row(pair, row: str, protocol: str, rng):
         ax.set_xticks([]), ax.set_yticks([])
     axes[10, 0].set_ylabel("mean", rotation=0, ha="right")
     fig.suptitle(f"{row} ({protocol}): 10 samples per class, generator mean (last row)")
-    save_figure(fig, f"05_{protocol}_{row}_samples")
-    plt.close(fig)
+    _save_figure(fig, folder / f"05_{protocol}_{row}_samples.png")
 
 
-def _plot_summary(table: list):
+def _plot_summary(table: list, folder: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,34 +248,35 @@ def _plot_summary(table: list):
     for rec in table:  # one colour per row, solid for threshold and dashed for stochastic binarisation
         epochs = [r["epoch"] for r in rec["log"]]
         errors = [r["test_error"] for r in rec["log"]]
-        style = dict(color=f"C{ALL_ROWS.index(rec['row'])}", ls="-" if rec["protocol"] == "threshold" else "--",
-                     label=f"{rec['row']} ({rec['protocol']})")
+        style = {"color": f"C{ALL_ROWS.index(rec['row'])}", "label": f"{rec['row']} ({rec['protocol']})",
+                 "ls": "-" if rec["protocol"] == "threshold" else "--"}
         axes[0].plot(epochs, 100 * np.array(errors, dtype=float), **style)
         if "curve" in rec:
             axes[1].plot(rec["curve"]["K"], rec["curve"]["log_px"], marker="o", **style)
-    axes[0].set(xlabel="epoch", ylabel="test error of the mean pass (%)", yscale="log", title="learning curves")
+    axes[0].set(xlabel="epoch", ylabel="test error of the mean pass (%)", yscale="log",
+                title="learning curves")
     axes[1].set(xlabel="K (importance samples)", ylabel="mean log p(x) (nats)", xscale="log",
                 title="importance-sampled bound rises with K")
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    save_figure(fig, "05_learning_curves_and_K")
-    plt.close(fig)
+    _save_figure(fig, folder / "05_learning_curves_and_K.png")
 
 
 def _markdown(table: list, settings: dict) -> str:
     def fmt(value, spec):
         return "–" if value is None else format(value, spec)
 
+    s = settings
     lines = [
-        f"Architecture {'-'.join(map(str, settings['sizes']))}, {settings['epochs']} epochs, batch "
-        f"{settings['batch_size']}, {settings['optimizer']} lr {settings['lr']} x {settings['lr_decay']}^(epoch-1), lambda {settings['lam']} "
-        f"(normalise: {settings['normalise']}), seed {settings['seed']}. Test error of the mean pass and of "
-        f"Monte Carlo with S = {settings['S']}; log-likelihoods by importance sampling with K = {settings['K']} "
-        f"(nats per test image); cycle accuracy over {settings['cycle_per_class']} generated images per class.",
+        (f"Architecture {'-'.join(map(str, s['sizes']))}, {s['epochs']} epochs, batch {s['batch_size']}, "
+         f"{s['optimizer']} lr {s['lr']} x {s['lr_decay']}^(epoch-1), lambda {s['lam']} (normalise: "
+         f"{s['normalise']}), seed {s['seed']}. Test error of the mean pass and of Monte Carlo with "
+         f"S = {s['S']}; log-likelihoods by importance sampling with K = {s['K']} (nats per test image); "
+         f"cycle accuracy over {s['cycle_per_class']} generated images per class."),
         "",
-        "| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x｜y) | log p(x) "
-        "| cycle acc. | train s | eval s |",
+        ("| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x｜y) | log p(x) "
+         "| cycle acc. | train s | eval s |"),
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in table:
@@ -215,22 +291,40 @@ def _markdown(table: list, settings: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _reusable_record(row_file: Path, key: dict, overwrite: bool):
+    """The row record in ``row_file`` if it was made with the settings ``key``, else None.
+
+    Raises ValueError for an unreadable record, or one made with other settings unless ``overwrite``.
+    """
+    if not row_file.exists():
+        return None
+    try:
+        record = json.loads(row_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{row_file}: not a readable row record ({exc}); remove it to re-evaluate the "
+                         "row.") from None
+    old = (record.get("settings") if isinstance(record, dict) else None) or {}
+    if old == key:
+        return record
+    if not overwrite:
+        changed = sorted(k for k in set(key) | set(old) if old.get(k) != key.get(k))
+        raise ValueError(f"{row_file} holds a row evaluated with other settings (differing: "
+                         f"{', '.join(changed)}); pass overwrite=True (--overwrite) to replace it, or choose "
+                         "another out folder.")
+    return None
 
 
 def run_experiment(data="embedded", out="results", work="runs/experiment", settings=None, progress=True,
                    overwrite=False):
-    """Train and evaluate every row and protocol; write table.json, table.md and figures.
+    """Train and evaluate every row and protocol; write table.json, table.md, row records and figures.
 
     Parameters
     ----------
-    data : str or Dataset
-        ``"embedded"``, ``"download"`` or a directory of the MNIST files.
+    data : str, os.PathLike or Dataset
+        ``"embedded"``, ``"download"``, a directory of the MNIST files or a
+        dataset (:func:`refimpl.lab.data.get_dataset`).
     out : path
-        Where ``table.json``, ``table.md``, ``rows/*.json`` and the per-row logs go.
+        Where ``table.json``, ``table.md``, ``rows/*.json`` and ``figures/*.png`` go.
     work : path
         Where checkpoints go (resumed on a second run).
     settings : dict, optional
@@ -245,146 +339,157 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
     -------
     list of dict
         One record per (protocol, row).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a wrong setting (naming it; checked before any folder is made) or
+        a row record made with other settings.
+    OSError
+        If ``out`` or ``work`` cannot be written, or the download fails.
     """
     settings = dict(FULL, **(settings or {}))
-    unknown = set(settings) - set(FULL)
-    if unknown:
-        raise ValueError(f"settings has unknown keys {sorted(unknown)}; known: {sorted(FULL)}.")
-    for row in settings["rows"]:
-        if row not in ALL_ROWS:
-            raise ValueError(f"rows must be drawn from {list(ALL_ROWS)}; got {row!r}.")
-    for protocol in settings["protocols"]:
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"protocols must be drawn from {list(PROTOCOLS)}; got {protocol!r}.")
-    dataset = get_dataset(data) if isinstance(data, (str, os.PathLike)) else data
+    configs = _check_settings(settings)
+    dataset = get_dataset(data)
     if settings["train_images"] is not None:
-        n = settings["train_images"]
-        dataset = SimpleNamespace(train_images=dataset.train_images[:n], train_labels=dataset.train_labels[:n],
-                                  test_images=dataset.test_images, test_labels=dataset.test_labels,
-                                  source=f"{getattr(dataset, 'source', data)} (first {n} training images)")
+        dataset = dataset.with_train_images(settings["train_images"])
+    n_test = dataset.test_images.shape[0]
+    if settings["test_images"] is not None and settings["test_images"] > n_test:
+        raise ValueError(f"test_images must be at most {n_test:,}, the test images of {dataset.source}; "
+                         f"got {settings['test_images']:,}.")
     out, work = Path(out), Path(work)
-    (out / "rows").mkdir(parents=True, exist_ok=True)
-    key = _row_key(settings, getattr(dataset, "source", str(data)))
+    for folder, option in ((out / "rows", "--out"), (out / "figures", "--out"), (work, "--work")):
+        _prepare_folder(folder, option)
+    key = _row_key(settings, dataset.source)
     table = []
-    for protocol in settings["protocols"]:
+    for protocol in dict.fromkeys(p for p, _ in configs):
         x_test, y_test = _test_set(dataset, protocol, settings["test_images"])
-        for row in settings["rows"]:
-            if protocol == "stochastic" and row not in GENERATIVE:
+        for (this_protocol, row), config in configs.items():
+            if this_protocol != protocol:
                 continue
             row_file = out / "rows" / f"{protocol}_{row}.json"
-            if row_file.exists():
-                try:
-                    record = json.loads(row_file.read_text())
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    raise ValueError(f"{row_file}: not a readable row record ({exc}); remove it to "
-                                     "re-evaluate the row.") from None
-                old = record.get("settings") if isinstance(record, dict) else None
-                if old == key:
-                    print(f"[{protocol} {row}] already evaluated with these settings: {row_file}", flush=True)
-                    table.append(record)
-                    continue
-                if not overwrite:
-                    changed = sorted(k for k in set(key) | set(old or {}) if (old or {}).get(k) != key.get(k))
-                    raise ValueError(f"{row_file} holds a row evaluated with other settings (differing: "
-                                     f"{', '.join(changed)}); pass overwrite=True (--overwrite) to replace "
-                                     "it, or choose another out folder.")
+            record = _reusable_record(row_file, key, overwrite)
+            if record is not None:
+                print(f"[{protocol} {row}] already evaluated with these settings: {row_file}", flush=True)
+                table.append(record)
+                continue
             print(f"[{protocol} {row}] training ...", flush=True)
             run_dir = work / protocol / row
-            train = dict(
-                dataset=dataset, method=row, lam=settings["lam"], sizes=settings["sizes"],
-                epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer=settings["optimizer"],
-                lr=settings["lr"], lr_decay=settings["lr_decay"], normalise=settings["normalise"],
-                seed=settings["seed"], out_dir=run_dir, binarization=protocol, progress=progress,
-            )
             try:  # continue the row's checkpoint if there is one
-                pair, log = fit(resume="auto", **train)
-            except ValueError:  # a checkpoint made with other settings (CheckpointError is a ValueError)
+                pair, log = fit(None, dataset, config, run_dir, resume="auto", progress=progress)
+            except CheckpointError:  # a checkpoint made with other settings
                 if not overwrite:
                     raise
-                pair, log = fit(resume=False, overwrite=True, **train)
+                pair, log = fit(None, dataset, config, run_dir, overwrite=True, progress=progress)
             print(f"[{protocol} {row}] evaluating ...", flush=True)
             rng = np.random.default_rng(_row_seed(settings["seed"], protocol, row))
             record = {"protocol": protocol, "row": row, "tied": METHODS[row], "settings": key,
-                      "train_seconds": float(sum(r["seconds"] for r in log)), "log": log}
+                      "provenance": provenance(), "train_seconds": float(sum(r["seconds"] for r in log)),
+                      "log": log}
             record.update(evaluate_row(pair, row, x_test, y_test, settings, rng))
             if row in GENERATIVE:
-                _plot_row(pair, row, protocol, rng)
-            _atomic_write(row_file, json.dumps(record, indent=1))
+                _plot_row(pair, row, protocol, rng, out / "figures")
+            _write(row_file, json.dumps(record, indent=1))
             table.append(record)
             print(f"[{protocol} {row}] test error {100 * record['test_error_mean_pass']:.2f} %"
                   + (f", log p(x) {record['log_px']:.2f}, cycle {100 * record['cycle_accuracy']:.1f} %"
                      if "log_px" in record else ""), flush=True)
-    _plot_summary(table)
-    _atomic_write(out / "table.json", json.dumps(table, indent=1))
-    _atomic_write(out / "table.md", _markdown(table, settings))
+    _plot_summary(table, out / "figures")
+    _write(out / "table.json", json.dumps(table, indent=1))
+    _write(out / "table.md", _markdown(table, settings))
     return table
 
 
-def _parse_ints(text: str, name: str):
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{name} must be comma-separated integers; got {text!r}") from None
-    if any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"{name} must be positive integers; got {text!r}")
-    return values
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m refimpl.lab.experiment", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default="embedded", help="'embedded', 'download' or a directory of MNIST files")
-    p.add_argument("--out", help="folder for table.json, table.md and row records; default results "
+    """The argument parser of ``python -m refimpl.lab.experiment``."""
+    p = Parser(prog="python -m refimpl.lab.experiment", description=__doc__.split("\n\n")[0])
+    f = FULL
+    p.add_argument("--data", default="embedded",
+                   help="'embedded' (the subset shipped with the package), 'download' (full MNIST, "
+                        "fetched once into ~/.cache/refimpl/mnist), or a folder holding the four MNIST "
+                        "files; default %(default)s")
+    p.add_argument("--out", help="folder for table.json, table.md, rows/ and figures/; default results "
                    "(runs/quick/results with --quick, so a quick run never touches the committed table)")
-    p.add_argument("--work", help="folder for checkpoints (resumed); default runs/experiment "
+    p.add_argument("--work", help="folder for checkpoints (resumed by a rerun); default runs/experiment "
                    "(runs/quick/work with --quick)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace rows and checkpoints made with other settings (default: refuse)")
-    p.add_argument("--quick", action="store_true", help="a version of about a minute (tiny network, 1 epoch, 2,000 images)")
-    p.add_argument("--rows", type=lambda t: tuple(t.split(",")), help=f"subset of {','.join(ALL_ROWS)}")
-    p.add_argument("--protocols", type=lambda t: tuple(t.split(",")), help="subset of threshold,stochastic")
-    p.add_argument("--sizes", type=lambda t: _parse_ints(t, "--sizes"))
-    p.add_argument("--epochs", type=_int_at_least(1))
-    p.add_argument("--lr", type=float)
-    p.add_argument("--lr-decay", type=float)
-    p.add_argument("--lam", type=float)
-    p.add_argument("--normalise", choices=("none", "units"))
-    p.add_argument("--seed", type=_int_at_least(0))
-    p.add_argument("--K", type=_int_at_least(1))
-    p.add_argument("--S", type=_int_at_least(1))
-    p.add_argument("--test-images", type=_int_at_least(1))
-    p.add_argument("--train-images", type=_int_at_least(1))
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quick", action="store_true",
+                   help="a version of about a minute: 784-40-10, 1 epoch, 2,000 training and 200 test "
+                        "images, S = K = 5")
+    p.add_argument("--rows", type=arg_type("--rows", _check_subset, ALL_ROWS, parse=str_list),
+                   help=f"comma-separated subset of {','.join(ALL_ROWS)}; default {','.join(ROWS)}")
+    p.add_argument("--protocols", type=arg_type("--protocols", _check_subset, PROTOCOLS, parse=str_list),
+                   help="comma-separated subset of threshold,stochastic; default both")
+    p.add_argument("--sizes", type=arg_type("--sizes", check_mnist_sizes, parse=int_list),
+                   help="layer widths, comma-separated, from 784 pixels to 10 classes; "
+                        "default 784,500,500,10")
+    p.add_argument("--epochs", type=arg_type("--epochs", check_positive_int, parse=int),
+                   help=f"epochs per row; default {f['epochs']}")
+    p.add_argument("--lr", type=arg_type("--lr", check_real, 0, low_open=True),
+                   help=f"step size of epoch 1 (> 0); default {f['lr']}")
+    p.add_argument("--lr-decay", type=arg_type("--lr-decay", check_real, 0, 1, low_open=True),
+                   help="per-epoch factor of the step size, in (0, 1]: epoch e steps with "
+                        f"lr * lr_decay**(e-1); 1.0 keeps it constant; default {f['lr_decay']}")
+    p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
+                   help=f"lambda, the weight of L0 in the L2/L2u rows, in [0, {MAX_LAM:g}]; "
+                        f"default {f['lam']}")
+    p.add_argument("--normalise", choices=("none", "units"),
+                   help=f"per-term normalisation of the L2/L2u rows; default {f['normalise']}")
+    p.add_argument("--seed", type=arg_type("--seed", check_positive_int, 0, parse=int),
+                   help=f"seed of training and evaluation; default {f['seed']}")
+    p.add_argument("--K", type=arg_type("--K", check_positive_int, parse=int),
+                   help=f"importance samples per test image for log p(x); default {f['K']}")
+    p.add_argument("--S", type=arg_type("--S", check_positive_int, parse=int),
+                   help=f"Monte Carlo samples per test image for the class posterior; default {f['S']}")
+    p.add_argument("--test-images", type=arg_type("--test-images", check_positive_int, parse=int),
+                   help="evaluate on the first N test images only; default: all of them")
+    p.add_argument("--train-images", type=arg_type("--train-images", check_positive_int, parse=int),
+                   help="train on the first N training images only; default: all of them")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (one line per step)")
     return p
 
 
 def main(argv=None) -> int:
+    """Run ``python -m refimpl.lab.experiment`` with ``argv`` (default ``sys.argv[1:]``); return its status.
+
+    0 on success; 2 for wrong arguments or settings (before any folder is
+    made); 1 if the run fails (download, unwritable folders, memory); 130 if
+    interrupted. Every error is one line on stderr.
+    """
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2), already reported in one line
-        return exc.code if isinstance(exc.code, int) else 0
+    args = parse_args(parser, argv)
+    if isinstance(args, int):
+        return args
     settings = dict(QUICK if args.quick else FULL)
-    for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "K", "S",
-                 "test_images", "train_images"):
+    for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "K",
+                 "S", "test_images", "train_images"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
-    if args.out is None:
-        args.out = "runs/quick/results" if args.quick else "results"
-    if args.work is None:
-        args.work = "runs/quick/work" if args.quick else "runs/experiment"
-    try:
+    for option, name in (("--lam", "lam"), ("--normalise", "normalise")):
+        if getattr(args, name) is not None and not set(settings["rows"]) & set(HYBRID):
+            print(f"{parser.prog}: error: {option} applies only to the rows {' and '.join(HYBRID)}; --rows "
+                  f"{','.join(settings['rows'])} has neither: drop {option} (see --help)", file=sys.stderr)
+            return 2
+    out = Path(args.out or ("runs/quick/results" if args.quick else "results"))
+    work = Path(args.work or ("runs/quick/work" if args.quick else "runs/experiment"))
+    command = command_line(parser.prog, argv)
+
+    def experiment() -> int:
         start = time.perf_counter()
-        table = run_experiment(args.data, args.out, args.work, settings, progress=not args.no_progress,
+        table = run_experiment(args.data, out, work, settings, progress=not args.no_progress,
                                overwrite=args.overwrite)
-    except (ValueError, TypeError, FileNotFoundError, CheckpointError) as exc:
-        print(f"python -m refimpl.lab.experiment: error: {exc}", file=sys.stderr)
-        return 2
-    command = "python -m refimpl.lab.experiment " + " ".join(sys.argv[1:] if argv is None else argv)
-    _atomic_write(Path(args.out) / "command.txt",
-                  f"{command}\n# {len(table)} rows in {time.perf_counter() - start:.0f} s\n")
-    print(Path(args.out, "table.md").read_text())
-    return 0
+        seconds = time.perf_counter() - start
+        _write(out / "command.txt", f"{command}\n# {len(table)} rows in {seconds:.0f} s\n")
+        print((out / "table.md").read_text())
+        return 0
+
+    def interrupted() -> str:
+        return (f"finished rows stay in {out / 'rows'} and checkpoints in {work}; rerun the same command to "
+                f"resume: {command}")
+
+    return run(parser.prog, experiment, interrupted)
 
 
 if __name__ == "__main__":

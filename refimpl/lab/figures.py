@@ -1,4 +1,4 @@
-"""Where the tutorials and the experiment save their figures.
+"""Where the tutorials save their figures (the experiment writes its own under its ``--out`` folder).
 
 Figures go to ``figures/<notebook>_<what>.png`` at the project root, or to the
 folder named by the environment variable ``REFIMPL_FIGURES_DIR`` (the tests set
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from ._io import atomic_writer
 
 __all__ = ["figures_dir", "save_figure"]
 
@@ -23,7 +25,7 @@ def figures_dir() -> Path:
 
 
 def save_figure(fig, name: str) -> Path:
-    """Save a matplotlib figure as ``<figures_dir>/<name>.png`` and return the path.
+    """Save a matplotlib figure as ``<figures_dir>/<name>.png`` (atomically) and return the path.
 
     Parameters
     ----------
@@ -34,5 +36,6 @@ def save_figure(fig, name: str) -> Path:
     if not name or "/" in name or "\\" in name:
         raise ValueError(f"name must be a plain file stem such as '01_sbn_samples'; got {name!r}.")
     path = figures_dir() / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
     return path

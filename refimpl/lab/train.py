@@ -1,7 +1,8 @@
-r"""Training a coupled pair on MNIST: the :func:`fit` loop and the ``python -m refimpl.lab.train`` command.
+r"""Training a pair on MNIST: :class:`TrainConfig`, the :func:`fit` loop and ``python -m refimpl.lab.train``.
 
 One call of :func:`fit` trains a :class:`refimpl.coupled.CoupledPair` by one of
-the learning rules of :mod:`refimpl.learning`:
+the learning rules of :mod:`refimpl.learning`, with the settings of one
+:class:`TrainConfig`:
 
 ========  ======  =====================================================
 method    tied    objective ascended (batch means)
@@ -19,10 +20,14 @@ method    tied    objective ascended (batch means)
 Reproducibility: one ``numpy.random.Generator``, made from ``seed``, draws
 everything in order: the initial weights, then per epoch the stochastic
 binarisation of the training images (if chosen), the shuffling, and the
-samples of every L1/L2 step. Parameters are float32. After every epoch a
+samples of every L1/L2/RWS step. Parameters are float32. After every epoch a
 checkpoint (:mod:`refimpl.lab.checkpoint`) holds the parameters, the optimiser
 state and the generator's state, so training 2 epochs in one run or 1 epoch
 and then 1 more with ``resume=True`` gives bit-identical parameters.
+
+A run whose objective or gradient stops being finite, or whose parameters
+grow beyond :data:`MAX_ABS_PARAMETER`, stops with :class:`TrainingDiverged`
+naming the epoch and the step size; the checkpoint of the last good epoch stays.
 
 Per epoch one JSON line goes to ``<out_dir>/log.jsonl``: the epoch, the mean
 of each term over the epoch's batches, the mean training objective, the test
@@ -36,7 +41,7 @@ run and seed), while the training images are re-drawn every epoch.
 Command line (the defaults, L1 tied with the experiment's 784-500-500-10 for 3
 epochs of the embedded 10,000 images, take about a minute on two cores)::
 
-    python -m refimpl.lab.train                       # defaults: see DEFAULTS and --help
+    python -m refimpl.lab.train                       # defaults: see TrainConfig and --help
     python -m refimpl.lab.train --method L2 --lam 10 --sizes 784,500,500,10 --epochs 20 \
         --data download --out runs/l2             # the experiment's architecture on full MNIST
     python -m refimpl.lab.train --method L2 --lam 10 --sizes 784,500,500,10 --epochs 30 \
@@ -44,98 +49,202 @@ epochs of the embedded 10,000 images, take about a minute on two cores)::
 
 A fresh run refuses an ``--out`` that already holds a checkpoint (``--resume``
 continues it, ``--overwrite`` starts afresh); resuming with any setting other
-than ``--epochs`` changed is refused, naming the setting.
+than ``--epochs`` changed is refused, naming the setting. An option the chosen
+method ignores (``--lam`` or ``--normalise`` without L2/L2u, ``--momentum``
+without sgd) is refused rather than silently dropped.
 
-Wrong arguments end with one line on stderr and exit status 2.
+Errors end with one line on stderr: exit status 2 for wrong arguments, 1 for a
+failed run (network, disk, divergence), 130 on Ctrl-C (saying how to resume).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
-import numbers
 import os
+import platform
+import subprocess
 import sys
-import tempfile
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import CHECKPOINT_JSON, CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
+from .._validation import check_choice, check_layer_sizes, check_positive_int, check_real
 from ..coupled import CoupledPair
-from .data import binarize, get_dataset
 from ..learning import NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads
 from ..optim import SGD, Adam
+from ._cli import Parser, arg_type, command_line, int_list, parse_args, run
+from ._io import atomic_writer
+from .checkpoint import CHECKPOINT_JSON, CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
+from .data import N_CLASSES, binarize, get_dataset
 
-__all__ = ["DEFAULTS", "METHODS", "TEST_BINARIZATION_SEED", "fit", "main", "recognition_error"]
+__all__ = ["METHODS", "TEST_BINARIZATION_SEED", "TrainConfig", "TrainingDiverged", "fit", "main",
+           "provenance", "recognition_error"]
 
 #: method -> whether the generator's weights are tied to the recogniser's (L0 ignores the generator).
 METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False}
+#: The methods that use ``lam`` and ``normalise``.
+HYBRID = ("L2", "L2u")
 #: Importance samples per image of the reweighted wake-sleep rules RWS and RWSu.
 RWS_SAMPLES = 5
 OPTIMIZERS = ("sgd", "adam")
 BINARIZATIONS = ("threshold", "stochastic")
 #: Seed of the one stochastic binarisation of the test set (the same for every training seed).
 TEST_BINARIZATION_SEED = 1709_08524
+#: Largest lambda: beyond it, lambda times the L0 gradient overflows Adam's float32 second moment.
+MAX_LAM = 1e6
+#: Why lam is bounded, as error messages say it.
+LAM_HINT = "the weight of L0 in L2; larger values overflow float32 gradients"
+#: Most weights a network may have (a 784-500-500-10 pair has 0.65 million): memory, not patience, ends it.
+MAX_WEIGHTS = 10**8
+#: A parameter beyond this magnitude means the run has diverged (a float32 sigmoid saturates at |a| = 17).
+MAX_ABS_PARAMETER = 1e4
 LOG_NAME = "log.jsonl"
 
-#: Defaults of :func:`fit` and of the command line (a bare run: about a minute on the embedded data).
-DEFAULTS = {
-    "method": "L1",
-    "lam": 1.0,
-    "sizes": (784, 500, 500, 10),
-    "epochs": 3,
-    "batch_size": 100,
-    "optimizer": "adam",
-    "lr": 3e-3,  # with lr_decay 0.85: the experiment's schedule (L0 reaches 2.0 % on MNIST with it)
-    "lr_decay": 0.85,
-    "seed": 0,
-    "binarization": "threshold",
-    "normalise": "none",
-    "init_scale": 0.01,
-    "momentum": 0.9,
-    "data": "embedded",
-    "out": "runs/train",
-}
+
+class TrainingDiverged(RuntimeError):
+    """The objective, a gradient or a parameter stopped being finite or grew beyond reason."""
 
 
-# ----------------------------------------------------------------- validation
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}.")
-    return int(value)
-
-
-def _check_real(value, name, minimum, strict):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}.")
-    if value < minimum or (strict and value == minimum):
-        raise ValueError(f"{name} must be a number {'>' if strict else '>='} {minimum}; got {value!r}.")
-    return float(value)
-
-
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}.")
-    return value
-
-
-def _check_sizes(sizes, n_pixels, n_classes):
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
-        raise TypeError(f"sizes must be a sequence of layer widths such as (784, 500, 500, 10); "
-                        f"got {type(sizes).__name__}.")
-    sizes = tuple(_check_int(d, f"sizes[{i}]", 1) for i, d in enumerate(sizes))
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must list at least two widths (pixels, ..., classes); got {sizes}.")
-    if sizes[0] != n_pixels or sizes[-1] != n_classes:
-        raise ValueError(f"sizes must start with {n_pixels} (pixels per image) and end with {n_classes} "
-                         f"(classes) for this dataset; got {','.join(map(str, sizes))}.")
+def check_mnist_sizes(sizes, name: str = "sizes") -> tuple:
+    """Layer widths for MNIST: 784 first, 10 last, at most :data:`MAX_WEIGHTS` weights in all."""
+    sizes = check_layer_sizes(sizes, name, MAX_WEIGHTS)
+    if sizes[0] != 784 or sizes[-1] != N_CLASSES:
+        raise ValueError(f"{name} must start with 784 (MNIST pixels) and end with {N_CLASSES} (classes); "
+                         f"got {','.join(map(str, sizes))}.")
     return sizes
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    r"""The settings of one training run, each checked on construction.
+
+    Parameters
+    ----------
+    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu"}, default "L1"
+        The learning rule (:data:`METHODS`); a trailing ``u`` trains an untied pair.
+    lam : float, default 1.0
+        :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u (ignored by the other methods).
+    sizes : sequence of int, default (784, 500, 500, 10)
+        Layer widths; at most :data:`MAX_WEIGHTS` weights. :func:`fit` checks
+        that they start with the pixel count and end with the class count of the data.
+    epochs : int, default 3
+        Total number of epochs (a resumed run continues up to this number).
+    batch_size : int, default 100
+        Images per gradient step.
+    optimizer : {"adam", "sgd"}, default "adam"
+    lr : float, default 3e-3
+        Step size of epoch 1 (> 0).
+    lr_decay : float, default 0.85
+        Per-epoch factor in (0, 1]: epoch ``e`` (1-based) steps with
+        ``lr * lr_decay ** (e - 1)``; 1.0 keeps the step size constant. The
+        schedule does not depend on ``epochs``, so a resumed run follows it exactly.
+    momentum : float, default 0.9
+        SGD's momentum in [0, 1) (ignored by Adam).
+    normalise : {"none", "units"}, default "none"
+        L2's per-term normalisation (:func:`refimpl.learning.l2_step_grads`).
+    init_scale : float, default 0.01
+        Standard deviation of the initial weights (>= 0).
+    seed : int, default 0
+        Seeds the one generator behind initialisation, binarisation, shuffling and sampling.
+    binarization : {"threshold", "stochastic"}, default "threshold"
+        Threshold at 0.5, or Bernoulli draws re-drawn every epoch.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the field, for a value out of range or of the wrong type.
+
+    Examples
+    --------
+    >>> config = TrainConfig(method="L2", lam=10, sizes=(784, 100, 10), epochs=5)
+    >>> config.lam, config.sizes, config.tied
+    (10.0, (784, 100, 10), True)
+    >>> TrainConfig(lr_decay=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr_decay must be a finite number in (0, 1]; got 1.5.
+    """
+
+    method: str = "L1"
+    lam: float = 1.0
+    sizes: tuple = (784, 500, 500, 10)
+    epochs: int = 3
+    batch_size: int = 100
+    optimizer: str = "adam"
+    lr: float = 3e-3  # with lr_decay 0.85: the experiment's schedule (L0 reaches 2.0 % on MNIST with it)
+    lr_decay: float = 0.85
+    momentum: float = 0.9
+    normalise: str = "none"
+    init_scale: float = 0.01
+    seed: int = 0
+    binarization: str = "threshold"
+
+    def __post_init__(self):
+        checked = {
+            "method": check_choice(self.method, "method", tuple(METHODS)),
+            "lam": check_real(self.lam, "lam", 0, MAX_LAM, hint=LAM_HINT),
+            "sizes": check_layer_sizes(self.sizes, "sizes", MAX_WEIGHTS),
+            "epochs": check_positive_int(self.epochs, "epochs"),
+            "batch_size": check_positive_int(self.batch_size, "batch_size"),
+            "optimizer": check_choice(self.optimizer, "optimizer", OPTIMIZERS),
+            "lr": check_real(self.lr, "lr", 0, low_open=True),
+            "lr_decay": check_real(self.lr_decay, "lr_decay", 0, 1, low_open=True),
+            "momentum": check_real(self.momentum, "momentum", 0, 1, high_open=True),
+            "normalise": check_choice(self.normalise, "normalise", NORMALISE),
+            "init_scale": check_real(self.init_scale, "init_scale", 0),
+            "seed": check_positive_int(self.seed, "seed", 0),
+            "binarization": check_choice(self.binarization, "binarization", BINARIZATIONS),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def tied(self) -> bool:
+        """Whether ``method`` trains a pair with the generator's weights tied to the recogniser's."""
+        return METHODS[self.method]
+
+
+# ----------------------------------------------------------------- records
+@functools.cache
+def _git(*args) -> str | None:
+    """Output of ``git <args>`` in this project's own checkout, or None (not a checkout, no git)."""
+    root = Path(__file__).resolve().parents[2]
+    outputs = []
+    for command in (("rev-parse", "--show-toplevel"), args):
+        try:
+            done = subprocess.run(["git", "-C", str(root), *command], capture_output=True, text=True,
+                                  timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):  # no git, or it hangs
+            return None
+        if done.returncode != 0:
+            return None
+        outputs.append(done.stdout.strip())
+    return outputs[1] if Path(outputs[0]).resolve() == root else None  # not refimpl inside another repository
+
+
+def provenance() -> dict:
+    """What produced a result: versions of Python, NumPy and Numba, and the git commit of this code.
+
+    ``git_commit`` is "unknown" outside a git checkout of the project;
+    ``git_dirty`` says whether tracked files differed from that commit (None if unknown).
+
+    Examples
+    --------
+    >>> sorted(provenance())
+    ['git_commit', 'git_dirty', 'numba', 'numpy', 'python']
+    """
+    import numba
+
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+            "git_commit": commit or "unknown", "git_dirty": None if status is None else bool(status)}
 
 
 def _dataset_fingerprint(dataset) -> str:
@@ -148,45 +257,37 @@ def _dataset_fingerprint(dataset) -> str:
     return digest.hexdigest()
 
 
-def _resolve_dataset(dataset):
-    if isinstance(dataset, (str, os.PathLike)):
-        return get_dataset(dataset), str(dataset)
-    for name in ("train_images", "train_labels", "test_images", "test_labels"):
-        if not hasattr(dataset, name):
-            raise TypeError(f"dataset must be 'embedded', 'download', a directory or an object with "
-                            f"train_images, train_labels, test_images and test_labels; it has no {name}.")
-    return dataset, getattr(dataset, "source", "") or "in-memory dataset"
-
-
-def _append_line(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
+def _checkpoint_settings(config: TrainConfig, pair_given: bool, dataset) -> dict:
+    """What a resumed run must match (the checkpoint's ``meta`` holds these fields)."""
+    hybrid = config.method in HYBRID
+    return {
+        "method": config.method, "tied": config.tied, "sizes": list(config.sizes),
+        "lam": config.lam if hybrid else None, "normalise": config.normalise if hybrid else None,
+        "batch_size": config.batch_size, "optimizer": config.optimizer, "lr": config.lr,
+        "lr_decay": config.lr_decay, "momentum": config.momentum if config.optimizer == "sgd" else None,
+        "seed": config.seed, "binarization": config.binarization,
+        "init": "given" if pair_given else f"normal(0, {config.init_scale})",
+        "dtype": "float32", "data_sha256": _dataset_fingerprint(dataset),
+    }
 
 
 def _write_log(path: Path, records: list) -> None:
-    """Replace the log file atomically with ``records`` (one JSON line each)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".log-tmp-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in records)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace ``log.jsonl`` with ``records``, one JSON line each."""
+    with atomic_writer(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
 
 
 # ----------------------------------------------------------------- evaluation
-def recognition_error(pair, images, labels, chunk: int = 2000) -> float:
-    r"""Fraction of test images whose :math:`\arg\max_y \tilde q(y \mid x)` (mean pass, M6) is wrong.
+def recognition_error(pair, x, labels, batch_size: int = 2000) -> float:
+    r"""Fraction of images whose :math:`\arg\max_y \tilde q(y \mid x)` (mean pass, M6) is not the label.
 
     Parameters
     ----------
     pair : CoupledPair
-    images : ndarray of shape (N, d_0)
-        Binary images.
+    x : ndarray of shape (N, d_0)
+        Binary images (:func:`refimpl.lab.data.binarize`).
     labels : ndarray of int, shape (N,)
-    chunk : int, default 2000
+    batch_size : int, default 2000
         Images per forward pass (bounds memory).
 
     Returns
@@ -206,14 +307,10 @@ def recognition_error(pair, images, labels, chunk: int = 2000) -> float:
     """
     labels = np.asarray(labels)
     wrong = 0
-    for start in range(0, len(labels), chunk):
-        probs = pair.recognise_mean(images[start:start + chunk])
-        wrong += int(np.sum(np.argmax(probs, axis=1) != labels[start:start + chunk]))
+    for start in range(0, len(labels), batch_size):
+        probs = pair.recognise_mean(x[start:start + batch_size])
+        wrong += int(np.sum(np.argmax(probs, axis=1) != labels[start:start + batch_size]))
     return wrong / len(labels)
-
-
-def _make_optimizer(name, lr, momentum):
-    return Adam(lr) if name == "adam" else SGD(lr, momentum=momentum)
 
 
 def _step(method, pair, x, y, rng, lam, normalise):
@@ -232,62 +329,47 @@ def _step(method, pair, x, y, rng, lam, normalise):
     return {k: v for k, v in terms.items() if k != "objective"}, objective, grads
 
 
+def _diverged(config: TrainConfig, epoch: int, what: str, out: Path | None) -> TrainingDiverged:
+    hybrid = config.method in HYBRID
+    kept = (f"the checkpoint of epoch {epoch - 1} in {out} is kept" if out is not None and epoch > 1
+            else "no checkpoint of this run was written")
+    lam = f", lam={config.lam:g}" if hybrid else ""
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch}: {what}; lower lr{' or lam' if hybrid else ''} (this run: "
+        f"lr={config.lr:g}{lam}, optimizer {config.optimizer}); {kept}.")
+
+
 # ------------------------------------------------------------------------ fit
-def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["lam"],
-        sizes=DEFAULTS["sizes"], epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"],
-        optimizer=DEFAULTS["optimizer"], lr=DEFAULTS["lr"], seed=DEFAULTS["seed"], out_dir=None,
-        binarization=DEFAULTS["binarization"], resume=False, progress=True, eval_every_epoch=True, *,
-        normalise=DEFAULTS["normalise"], init_scale=DEFAULTS["init_scale"], momentum=DEFAULTS["momentum"],
-        lr_decay=DEFAULTS["lr_decay"], overwrite=False):
-    r"""Train a coupled pair with one learning rule, checkpointing after every epoch.
+def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, overwrite=False,
+        progress=True, eval_every_epoch=True):
+    r"""Train a coupled pair with the settings of ``config``, checkpointing after every epoch.
 
     Parameters
     ----------
     pair : CoupledPair or None
-        Starting parameters (copied; never modified). None: a new pair of
-        ``sizes`` drawn from the seeded generator with ``init_scale``.
-    dataset : str, os.PathLike or Dataset, default "embedded"
-        ``"embedded"``, ``"download"``, a directory of MNIST files
-        (:func:`refimpl.lab.data.get_dataset`), or an object with ``train_images``,
-        ``train_labels``, ``test_images``, ``test_labels`` (grey levels in [0, 1]).
-    method : {"L0", "L1", "L1u", "L2", "L2u"}, default "L1"
-        The learning rule; ``L1u``/``L2u`` train an untied pair.
-    lam : float, default 1.0
-        :math:`\lambda \ge 0` of L2 (ignored and recorded as None otherwise).
-    sizes : sequence of int, default (784, 500, 500, 10)
-        Layer widths; must start with the pixel count and end with the class count.
-    epochs : int, default 3
-        Total number of epochs (a resumed run continues up to this number).
-    batch_size : int, default 100
-    optimizer : {"sgd", "adam"}, default "adam"
-    lr : float, default 3e-3
-        Step size (> 0).
-    seed : int, default 0
-        Seeds the one generator behind initialisation, shuffling, sampling and binarisation.
+        Starting parameters (copied; never modified), of ``config.sizes`` and
+        tied as ``config.method`` requires. None: a new pair drawn from the
+        seeded generator with ``config.init_scale``.
+    data : str, os.PathLike or Dataset, default "embedded"
+        ``"embedded"``, ``"download"``, a directory of MNIST files, a
+        :class:`refimpl.lab.data.Dataset`, or an object with ``train_images``,
+        ``train_labels``, ``test_images``, ``test_labels``
+        (:func:`refimpl.lab.data.get_dataset`).
+    config : TrainConfig, optional
+        The settings; default ``TrainConfig()``.
     out_dir : str or os.PathLike, optional
         Where ``checkpoint.json``, the ``.npz`` and ``log.jsonl`` go. None:
-        nothing is written (and ``resume`` must be False).
-    binarization : {"threshold", "stochastic"}, default "threshold"
+        nothing is written (and ``resume`` must not be True).
     resume : bool or "auto", default False
         True: continue from the checkpoint in ``out_dir`` (which must exist and
         match every setting except ``epochs``). "auto": resume if there is a
         checkpoint, else start afresh.
+    overwrite : bool, default False
+        Allow a fresh run (``resume=False``) into an ``out_dir`` that already holds a checkpoint.
     progress : bool, default True
         Show a tqdm progress bar with the running mean terms (on stderr).
     eval_every_epoch : bool, default True
         Compute the test error after every epoch (else only after the last).
-    normalise : {"none", "units"}, default "none"
-        L2's per-term normalisation (:func:`refimpl.learning.l2_step_grads`).
-    init_scale : float, default 0.01
-        Standard deviation of the initial weights.
-    momentum : float, default 0.9
-        SGD's momentum.
-    lr_decay : float, default 0.85
-        Per-epoch factor of the step size: epoch ``e`` (1-based) uses
-        ``lr * lr_decay ** (e - 1)``; 1.0 keeps it constant. The schedule does not
-        depend on the total number of epochs, so a resumed run follows it exactly.
-    overwrite : bool, default False
-        Allow a fresh run (``resume=False``) into an ``out_dir`` that already holds a checkpoint.
 
     Returns
     -------
@@ -300,12 +382,15 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
 
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         For an invalid argument (naming it), sizes that do not fit the data, a
         fresh run into a directory holding a checkpoint, and (as
         :class:`refimpl.lab.checkpoint.CheckpointError`) a corrupted or mismatching checkpoint.
     FileNotFoundError
         If ``resume=True`` and ``out_dir`` holds no checkpoint, or the data directory is missing.
+    TrainingDiverged
+        If the objective, a gradient or a parameter stops being finite, or a
+        parameter exceeds :data:`MAX_ABS_PARAMETER` (the last good checkpoint stays).
 
     Notes
     -----
@@ -313,33 +398,21 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
 
     Examples
     --------
-    >>> from types import SimpleNamespace
+    >>> from refimpl.lab.data import Dataset
     >>> rng = np.random.default_rng(0)
     >>> grey = rng.random((40, 6)).astype(np.float32)
-    >>> data = SimpleNamespace(train_images=grey[:30], train_labels=np.arange(30) % 2,
-    ...                        test_images=grey[30:], test_labels=np.arange(10) % 2)
-    >>> pair, log = fit(None, data, "L1", sizes=(6, 4, 2), epochs=2, batch_size=10, progress=False)
+    >>> data = Dataset(grey[:30], np.arange(30) % 2, grey[30:], np.arange(10) % 2)
+    >>> config = TrainConfig(method="L1", sizes=(6, 4, 2), epochs=2, batch_size=10)
+    >>> pair, log = fit(None, data, config, progress=False)
     >>> [r["epoch"] for r in log], sorted(log[0]["terms"])
     ([1, 2], ['G', 'R'])
     """
-    _check_choice(method, "method", tuple(METHODS))
-    tied = METHODS[method]
-    _check_choice(optimizer, "optimizer", OPTIMIZERS)
-    _check_choice(binarization, "binarization", BINARIZATIONS)
-    _check_choice(normalise, "normalise", NORMALISE)
-    _check_choice(resume, "resume", (False, True, "auto"))
-    epochs = _check_int(epochs, "epochs", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    seed = _check_int(seed, "seed", 0)
-    lr = _check_real(lr, "lr", 0.0, strict=True)
-    lr_decay = _check_real(lr_decay, "lr_decay", 0.0, strict=True)
-    if lr_decay > 1:
-        raise ValueError(f"lr_decay must lie in (0, 1]; got {lr_decay!r}.")
-    lam = _check_real(lam, "lam", 0.0, strict=False)
-    init_scale = _check_real(init_scale, "init_scale", 0.0, strict=False)
-    momentum = _check_real(momentum, "momentum", 0.0, strict=False)
-    if momentum >= 1:
-        raise ValueError(f"momentum must lie in [0, 1); got {momentum!r}.")
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, e.g. TrainConfig(method='L2', lam=10); "
+                        f"got {type(config).__name__}.")
+    if not (isinstance(resume, bool) or resume == "auto"):
+        raise ValueError(f"resume must be False, True or 'auto'; got {resume!r}.")
     if out_dir is None and resume is True:
         raise ValueError("out_dir is required with resume=True (the checkpoint is read from it); got None.")
     if pair is not None and resume is True:
@@ -347,76 +420,48 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
     if pair is not None:
         if not isinstance(pair, CoupledPair):
             raise TypeError(f"pair must be a CoupledPair or None; got {type(pair).__name__}.")
-        if pair.tied != tied:
-            raise ValueError(f"pair has tied={pair.tied}, but method {method} trains a pair with "
-                             f"tied={tied}.")
-        sizes = pair.sizes
+        if pair.tied != config.tied:
+            raise ValueError(f"pair has tied={pair.tied}, but method {config.method} trains a pair with "
+                             f"tied={config.tied}.")
+        if tuple(pair.sizes) != config.sizes:
+            raise ValueError(f"pair has sizes {tuple(pair.sizes)}, but config.sizes is {config.sizes}; "
+                             "pass TrainConfig(sizes=pair.sizes, ...).")
+    dataset = get_dataset(data)
+    n_pixels, n_classes = dataset.train_images.shape[1], int(dataset.train_labels.max()) + 1
+    if config.sizes[0] != n_pixels or config.sizes[-1] != n_classes:
+        raise ValueError(f"sizes must start with {n_pixels} (pixels per image) and end with {n_classes} "
+                         f"(classes) for this dataset; got {','.join(map(str, config.sizes))}.")
 
-    dataset, data_spec = _resolve_dataset(dataset)
-    train_images = np.asarray(dataset.train_images)
-    train_labels = np.asarray(dataset.train_labels).astype(np.int64)
-    test_labels = np.asarray(dataset.test_labels).astype(np.int64)
-    if train_images.ndim != 2 or train_images.shape[0] != train_labels.shape[0]:
-        raise ValueError(f"dataset.train_images must have shape (n, pixels) with one label each; got "
-                         f"{train_images.shape} images and {train_labels.shape} labels.")
-    if train_images.shape[0] == 0 or test_labels.shape[0] == 0:
-        raise ValueError(f"dataset must hold at least one training and one test image; got "
-                         f"{train_images.shape[0]} and {test_labels.shape[0]}.")
-    n_classes = int(train_labels.max()) + 1
-    sizes = _check_sizes(sizes, train_images.shape[1], n_classes)
-
-    settings = {
-        "method": method, "tied": tied, "sizes": list(sizes),
-        "lam": lam if method in ("L2", "L2u") else None,
-        "normalise": normalise if method in ("L2", "L2u") else None,
-        "batch_size": batch_size, "optimizer": optimizer, "lr": lr, "lr_decay": lr_decay,
-        "momentum": momentum if optimizer == "sgd" else None,
-        "seed": seed, "binarization": binarization,
-        "init": "given" if pair is not None else f"normal(0, {init_scale})",
-        "dtype": "float32", "data_sha256": _dataset_fingerprint(dataset),
-    }
+    settings = _checkpoint_settings(config, pair is not None, dataset)
     # recorded, not compared on resume: the same images may be named differently ("embedded" or a Dataset)
-    data_info = {"data": data_spec, "n_train": int(train_images.shape[0]),
-                 "n_test": int(test_labels.shape[0])}
-
+    spec = str(data) if isinstance(data, (str, os.PathLike)) else dataset.source or "in-memory dataset"
+    data_info = {"data": spec,
+                 "n_train": int(dataset.train_images.shape[0]), "n_test": int(dataset.test_labels.shape[0])}
     out = Path(out_dir) if out_dir is not None else None
     resuming = resume is True or (resume == "auto" and out is not None and has_checkpoint(out))
-    rng = np.random.default_rng(seed)
-    opt = _make_optimizer(optimizer, lr, momentum)
+    rng = np.random.default_rng(config.seed)
+    opt = Adam(config.lr) if config.optimizer == "adam" else SGD(config.lr, momentum=config.momentum)
     log: list = []
     if resuming:
-        template = CoupledPair(sizes, tied=tied, rng=np.random.default_rng(0), dtype=np.float32).params
-        ckpt = load_checkpoint(out, expect=settings, params_like=template)
-        start = ckpt.meta.get("epoch")
-        if not isinstance(start, int) or start < 1:
-            raise CheckpointError(f"{ckpt.path}: field meta.epoch must be a positive integer; got {start!r}")
-        if start > epochs:
-            raise ValueError(f"epochs must be at least the checkpoint's epoch {start} to resume; "
-                             f"got {epochs}.")
-        pair = CoupledPair.from_params(ckpt.params, sizes, tied)
-        try:
-            opt.load_state_dict(ckpt.opt_state)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{ckpt.path}: optimiser state unusable for {optimizer}: {exc!r}") from None
-        rng = ckpt.restore_rng()
-        log = list(ckpt.meta.get("log", []))
-        _write_log(out / LOG_NAME, log)
+        pair, rng, log, start = _resume(out, config, settings, opt)
     else:
         if out is not None and has_checkpoint(out) and not overwrite:
             raise ValueError(f"out_dir {out} already holds a checkpoint; pass resume=True (--resume) to "
                              "continue it, overwrite=True (--overwrite) to start afresh, or another out_dir.")
         start = 0
         if pair is None:
-            pair = CoupledPair(sizes, tied=tied, rng=rng, init_scale=init_scale, dtype=np.float32)
+            pair = CoupledPair(config.sizes, tied=config.tied, rng=rng, init_scale=config.init_scale,
+                               dtype=np.float32)
         else:
             pair = CoupledPair.from_params({k: np.asarray(v, np.float32) for k, v in pair.params.items()},
-                                           sizes, tied)
+                                           config.sizes, config.tied)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / CHECKPOINT_JSON).unlink(missing_ok=True)  # the old checkpoint is no longer valid
             _write_log(out / LOG_NAME, [])
 
-    if binarization == "threshold":
+    train_images, train_labels = dataset.train_images, dataset.train_labels
+    if config.binarization == "threshold":
         x_train = binarize(train_images, "threshold")
         x_test = binarize(dataset.test_images, "threshold")
     else:
@@ -424,23 +469,31 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
         test_rng = np.random.default_rng(TEST_BINARIZATION_SEED)
         x_test = binarize(dataset.test_images, "stochastic", rng=test_rng)
 
-    n = train_images.shape[0]
+    code = provenance()
+    n, batch_size, method = train_images.shape[0], config.batch_size, config.method
     n_batches = -(-n // batch_size)
-    for epoch in range(start + 1, epochs + 1):
+    for epoch in range(start + 1, config.epochs + 1):
         t0 = time.perf_counter()
-        opt.lr = lr * lr_decay ** (epoch - 1)
+        opt.lr = config.lr * config.lr_decay ** (epoch - 1)
         x_epoch = x_train if x_train is not None else binarize(train_images, "stochastic", rng=rng)
         order = rng.permutation(n)
         sums: dict = {}
         objective_sum = 0.0
-        bar = tqdm(total=n_batches, desc=f"{method} epoch {epoch}/{epochs}", disable=not progress,
+        bar = tqdm(total=n_batches, desc=f"{method} epoch {epoch}/{config.epochs}", disable=not progress,
                    leave=False, file=sys.stderr, dynamic_ncols=True)
         try:
             for b in range(n_batches):
                 idx = order[b * batch_size:(b + 1) * batch_size]
-                terms, objective, grads = _step(method, pair, x_epoch[idx], train_labels[idx], rng, lam,
-                                                normalise)
-                opt.step(pair.params, grads)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below instead
+                    terms, objective, grads = _step(method, pair, x_epoch[idx], train_labels[idx], rng,
+                                                    config.lam, config.normalise)
+                    try:  # the optimiser refuses a gradient holding NaN or infinity
+                        if not np.isfinite(objective):
+                            raise ValueError(f"the objective is {objective}")
+                        opt.step(pair.params, grads)
+                    except ValueError as exc:
+                        raise _diverged(config, epoch, f"in batch {b + 1} of {n_batches}, {exc}".rstrip("."),
+                                        out) from None
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + float(value)
                 objective_sum += float(objective)
@@ -449,156 +502,155 @@ def fit(pair=None, dataset="embedded", method=DEFAULTS["method"], lam=DEFAULTS["
                 bar.update(1)
         finally:
             bar.close()
-        evaluate = eval_every_epoch or epoch == epochs
+        largest = np.max([np.max(np.abs(p)) for p in pair.params.values()])
+        if not largest <= MAX_ABS_PARAMETER:
+            what = (f"a parameter reached magnitude {largest:.3g} (more than {MAX_ABS_PARAMETER:g}); "
+                    f"the objective is {objective_sum / n_batches:.4g}")
+            raise _diverged(config, epoch, what, out)
         record = {
             "epoch": epoch,
             "terms": {k: v / n_batches for k, v in sums.items()},
             "train_objective": objective_sum / n_batches,
-            "test_error": recognition_error(pair, x_test, test_labels) if evaluate else None,
+            "test_error": (recognition_error(pair, x_test, dataset.test_labels)
+                           if eval_every_epoch or epoch == config.epochs else None),
             "seconds": round(time.perf_counter() - t0, 3),
         }
         log.append(record)
         if out is not None:
-            meta = dict(settings, **data_info, epoch=epoch, epochs_requested=epochs, log=log)
+            meta = dict(settings, **data_info, provenance=code, epoch=epoch,
+                        epochs_requested=config.epochs, log=log)
             save_checkpoint(out, pair.params, opt.state_dict(), rng, meta)
-            _append_line(out / LOG_NAME, record)
+            _write_log(out / LOG_NAME, log)
         if progress:
             err = "" if record["test_error"] is None else f", test error {record['test_error']:.4f}"
-            tqdm.write(f"{method} epoch {epoch}/{epochs}: objective {record['train_objective']:.4f}{err} "
-                       f"({record['seconds']:.1f} s)", file=sys.stderr)
+            tqdm.write(f"{method} epoch {epoch}/{config.epochs}: objective {record['train_objective']:.4f}"
+                       f"{err} ({record['seconds']:.1f} s)", file=sys.stderr)
     return pair, log
 
 
-# ------------------------------------------------------------------------ CLI
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage block) and exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _int_at_least(minimum):
-    """argparse type: an integer >= ``minimum``, with a one-line message otherwise."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}; got {text!r}")
-        return value
-    return parse
-
-
-def _number(minimum, strict):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not np.isfinite(value) or value < minimum or (strict and value == minimum):
-            relation = ">" if strict else ">="
-            raise argparse.ArgumentTypeError(f"must be a finite number {relation} {minimum:g}; got {text!r}")
-        return value
-    return parse
-
-
-def _sizes(text):
-    parts = text.split(",")
+def _resume(out: Path, config: TrainConfig, settings: dict, opt):
+    """The pair, generator, log and epoch of the checkpoint in ``out``; ``opt`` gets its state."""
+    template = CoupledPair(config.sizes, tied=config.tied, rng=np.random.default_rng(0), init_scale=0.0,
+                           dtype=np.float32).params
+    ckpt = load_checkpoint(out, expect=settings, params_like=template)
+    start = ckpt.meta.get("epoch")
+    if not isinstance(start, int) or start < 1:
+        raise CheckpointError(f"{ckpt.path}: field meta.epoch must be a positive integer; got {start!r}")
+    if start > config.epochs:
+        raise CheckpointError(f"epochs must be at least the checkpoint's epoch {start} to resume; "
+                              f"got {config.epochs}.")
     try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        sizes = ()
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive layer widths such as "
-                                         f"784,500,500,10; got {text!r}")
-    if sizes[0] != 784 or sizes[-1] != 10:
-        raise argparse.ArgumentTypeError(f"must start with 784 (MNIST pixels) and end with 10 (classes); "
-                                         f"got {text!r}")
-    return sizes
+        opt.load_state_dict(ckpt.opt_state)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{ckpt.path}: optimiser state unusable for {config.optimizer}: "
+                              f"{exc!r}") from None
+    log = list(ckpt.meta.get("log", []))
+    _write_log(out / LOG_NAME, log)
+    return CoupledPair.from_params(ckpt.params, config.sizes, config.tied), ckpt.restore_rng(), log, start
+
+
+# ------------------------------------------------------------------------ CLI
+#: Options that only some methods or optimisers use: option -> (field, the settings that use it).
+_ONLY_FOR = {"--lam": ("lam", "method", HYBRID), "--normalise": ("normalise", "method", HYBRID),
+             "--momentum": ("momentum", "optimizer", ("sgd",))}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m refimpl.lab.train``."""
-    d = DEFAULTS
-    p = _Parser(prog="python -m refimpl.lab.train",
-                description="Train a recogniser/generator pair on MNIST with L0, L1, L1u, L2 or L2u; "
-                            "checkpoint after every epoch; --resume continues bit-identically.")
-    p.add_argument("--method", choices=list(METHODS), default=d["method"],
-                   help="learning rule (L1u/L2u: untied weights); default %(default)s")
-    p.add_argument("--lam", type=_number(0.0, False), default=d["lam"],
-                   help="lambda of L2/L2u (weight of L0); default %(default)s")
-    p.add_argument("--normalise", choices=list(NORMALISE), default=d["normalise"],
-                   help="L2's per-term normalisation; default %(default)s")
-    p.add_argument("--sizes", type=_sizes, default=d["sizes"],
-                   help="layer widths, comma-separated, 784,...,10; default 784,500,500,10")
-    p.add_argument("--epochs", type=_int_at_least(1), default=d["epochs"],
-                   help="total epochs (a resumed run continues up to this); default %(default)s")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=d["batch_size"], help="default %(default)s")
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d["optimizer"],
-                   help="default %(default)s")
-    p.add_argument("--lr", type=_number(0.0, True), default=d["lr"], help="step size; default %(default)s")
-    p.add_argument("--lr-decay", type=_number(0.0, True), default=d["lr_decay"],
-                   help="per-epoch factor of the step size, in (0, 1]; default %(default)s (constant)")
-    p.add_argument("--momentum", type=_number(0.0, False), default=d["momentum"],
-                   help="SGD momentum in [0, 1); default %(default)s")
-    p.add_argument("--init-scale", type=_number(0.0, False), default=d["init_scale"],
+    d = TrainConfig()
+    p = Parser(prog="python -m refimpl.lab.train",
+               description="Train a recogniser/generator pair on MNIST with one learning rule (L0, L1, L1u, "
+                           "L2, L2u, RWS or RWSu); checkpoint after every epoch; --resume continues "
+                           "bit-identically.")
+    p.add_argument("--method", choices=list(METHODS), default=d.method,
+                   help="learning rule: L0 discriminative, L1 wake-sleep, L2 = L1 + lam * L0, RWS reweighted "
+                        "wake-sleep (K = 5); a trailing u trains untied weights; default %(default)s")
+    p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
+                   help=f"lambda, the weight of L0 in L2/L2u (refused with other methods), in "
+                        f"[0, {MAX_LAM:g}]; default {d.lam}")
+    p.add_argument("--normalise", choices=list(NORMALISE),
+                   help=f"L2/L2u's per-term normalisation (refused with other methods); "
+                        f"default {d.normalise}")
+    p.add_argument("--sizes", type=arg_type("--sizes", check_mnist_sizes, parse=int_list),
+                   default=d.sizes,
+                   help="layer widths, comma-separated, from 784 pixels to 10 classes; "
+                        "default 784,500,500,10")
+    p.add_argument("--epochs", type=arg_type("--epochs", check_positive_int, parse=int), default=d.epochs,
+                   help="total epochs (a resumed run continues up to this number); default %(default)s")
+    p.add_argument("--batch-size", type=arg_type("--batch-size", check_positive_int, parse=int),
+                   default=d.batch_size, help="images per gradient step; default %(default)s")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer,
+                   help="gradient ascent with Adam or with SGD and momentum; default %(default)s")
+    p.add_argument("--lr", type=arg_type("--lr", check_real, 0, low_open=True), default=d.lr,
+                   help="step size of epoch 1 (> 0); default %(default)s")
+    p.add_argument("--lr-decay", type=arg_type("--lr-decay", check_real, 0, 1, low_open=True),
+                   default=d.lr_decay,
+                   help="per-epoch factor of the step size, in (0, 1]: epoch e steps with "
+                        "lr * lr_decay**(e-1); 1.0 keeps it constant; default %(default)s")
+    p.add_argument("--momentum", type=arg_type("--momentum", check_real, 0, 1, high_open=True),
+                   help=f"SGD's momentum in [0, 1) (refused with adam); default {d.momentum}")
+    p.add_argument("--init-scale", type=arg_type("--init-scale", check_real, 0), default=d.init_scale,
                    help="standard deviation of the initial weights; default %(default)s")
-    p.add_argument("--seed", type=_int_at_least(0), default=d["seed"], help="default %(default)s")
-    p.add_argument("--data", default=d["data"],
-                   help="'embedded' (10k/2k offline subset), 'download', or a directory of MNIST files; "
-                        "default %(default)s")
-    p.add_argument("--binarization", choices=list(BINARIZATIONS), default=d["binarization"],
+    p.add_argument("--seed", type=arg_type("--seed", check_positive_int, 0, parse=int), default=d.seed,
+                   help="seeds initialisation, binarisation, shuffling and sampling; default %(default)s")
+    p.add_argument("--data", default="embedded",
+                   help="'embedded' (the 10,000/2,000-image subset shipped with the package), "
+                        "'download' (full MNIST, fetched once into ~/.cache/refimpl/mnist), or a folder "
+                        "holding the four MNIST files; default %(default)s")
+    p.add_argument("--train-images", type=arg_type("--train-images", check_positive_int, parse=int),
+                   help="train on the first N training images only; default: all of them")
+    p.add_argument("--binarization", choices=list(BINARIZATIONS), default=d.binarization,
                    help="threshold at 0.5, or Bernoulli draws re-drawn each epoch; default %(default)s")
-    p.add_argument("--out", default=d["out"],
-                   help="output directory (checkpoint, log.jsonl); default %(default)s")
+    p.add_argument("--out", default="runs/train",
+                   help="output folder (checkpoint, log.jsonl); default %(default)s")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    group.add_argument("--resume", action="store_true",
+                       help="continue the checkpoint in --out (same settings, more --epochs)")
     group.add_argument("--overwrite", action="store_true",
                        help="start afresh even if --out holds a checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (per-epoch lines only)")
     return p
 
 
 def main(argv=None) -> int:
     """Run ``python -m refimpl.lab.train`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    0 on success, 2 for wrong arguments, a missing or mismatching checkpoint or
-    data (one line on stderr), 1 if the data download fails, 130 if interrupted.
+    0 on success; 2 for wrong arguments, a missing or mismatching checkpoint or
+    data; 1 if the run fails (download, disk, memory, divergence); 130 if
+    interrupted. Every error is one line on stderr.
     """
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2), already reported
-        return exc.code if isinstance(exc.code, int) else 0
-    if args.momentum >= 1:
-        print(f"{parser.prog}: error: argument --momentum: must lie in [0, 1); got {args.momentum}",
-              file=sys.stderr)
-        return 2
+    args = parse_args(parser, argv)
+    if isinstance(args, int):
+        return args
+    for option, (field, by, users) in _ONLY_FOR.items():
+        if getattr(args, field) is not None and getattr(args, by) not in users:
+            print(f"{parser.prog}: error: {option} applies only to --{by} {' or '.join(users)}; "
+                  f"--{by} {getattr(args, by)} ignores it: drop {option} (see --help)", file=sys.stderr)
+            return 2
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
     out = Path(args.out)
-    try:
-        _, log = fit(None, args.data, method=args.method, lam=args.lam, sizes=args.sizes,
-                     epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                     seed=args.seed, out_dir=out, binarization=args.binarization, resume=args.resume,
-                     progress=not args.no_progress, normalise=args.normalise, init_scale=args.init_scale,
-                     momentum=args.momentum, lr_decay=args.lr_decay, overwrite=args.overwrite)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        where = ""
-        if has_checkpoint(out):
-            where = f"; the last complete checkpoint in {out} is intact (--resume continues)"
-        print(f"{parser.prog}: interrupted{where}", file=sys.stderr)
-        return 130
-    last = log[-1]
-    print(json.dumps({"out": str(out), "epoch": last["epoch"], "train_objective": last["train_objective"],
-                      "test_error": last["test_error"]}))
-    return 0
+
+    def train() -> int:
+        config = TrainConfig(**given)
+        data = args.data
+        if args.train_images is not None:
+            data = get_dataset(data).with_train_images(args.train_images)
+        _, log = fit(None, data, config, out, resume=args.resume, overwrite=args.overwrite,
+                     progress=not args.no_progress)
+        last = log[-1]
+        print(json.dumps({"out": str(out), "epoch": last["epoch"], "train_objective": last["train_objective"],
+                          "test_error": last["test_error"]}))
+        return 0
+
+    def interrupted() -> str:
+        if not has_checkpoint(out):
+            return f"no epoch was completed, so there is nothing to resume in {out}"
+        again = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("--overwrite", "--resume")]
+        return (f"the last complete checkpoint in {out} is intact; continue it with: "
+                f"{command_line(parser.prog, [*again, '--resume'])}")
+
+    return run(parser.prog, train, interrupted)
 
 
 if __name__ == "__main__":
