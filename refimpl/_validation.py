@@ -227,3 +227,28 @@ def check_layer_sizes(sizes, name: str = "sizes", max_weights: int | None = None
                          f"{16 * weights / 1e9:,.0f} GB as float32 values, gradients and optimiser moments); "
                          f"at most {max_weights:,} are allowed: choose narrower layers.")
     return sizes
+
+
+def as_real_array(x, name: str) -> np.ndarray:
+    """``x`` as an array of real numbers in its own floating dtype (bool and integers become float64).
+
+    Rejects what :func:`as_float_array` rejects (strings, None, object and
+    complex arrays), with its messages. A float ndarray is returned as it is,
+    after an O(1) look at its dtype: no copy, no pass over its values, so this
+    check costs nothing on a training hot path.
+
+    Examples
+    --------
+    >>> as_real_array(np.zeros(2, np.float32), "a").dtype
+    dtype('float32')
+    >>> as_real_array([1, 0], "a")
+    array([1., 0.])
+    >>> as_real_array("a", "a")
+    Traceback (most recent call last):
+    ...
+    TypeError: a must be an array of numbers; got str.
+    """
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x
+    arr = as_float_array(x, name, dtype=None)  # dtype=None: validated, dtype kept
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)

@@ -6,21 +6,41 @@ floating dtype of its input, is accurate to a few roundings (see each
 function) and is silent (no overflow warning) for any finite input, including
 logits of +-1e4. ``sigmoid`` and ``softplus`` are also the training hot path of
 :mod:`refimpl.coupled` and :mod:`refimpl.learning`, hence the in-place ufuncs.
+Input that is not an array of real numbers (a string, None, an object or
+complex array) raises TypeError; the check reads the dtype, never the values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_real_array
+
 __all__ = ["sigmoid", "softplus", "log_sigmoid", "logsumexp", "softmax", "log_softmax"]
 
 
 def _float_array(a):
-    """``a`` as an array of its own floating dtype (integers and bools become float64)."""
-    a = np.asarray(a)
-    if not np.issubdtype(a.dtype, np.inexact):
-        a = a.astype(np.float64)
-    return a
+    """``a`` as an array of its own floating dtype (integers and bools become float64).
+
+    Strings, None, object and complex arrays raise TypeError naming ``a``. A
+    float ndarray passes after an O(1) look at its dtype (no copy, no pass over
+    its values): these functions run in training inner loops.
+    """
+    return as_real_array(a, "a")
+
+
+def _check_reduction_nonempty(a, axis):
+    """Raise ValueError if reducing ``a`` over ``axis`` sums no terms (call it for an empty ``a`` only).
+
+    A bad ``axis`` is left to NumPy's own AxisError.
+    """
+    axes = range(a.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    try:
+        empty = any(a.shape[ax] == 0 for ax in axes)
+    except (IndexError, TypeError):
+        return
+    if empty:
+        raise ValueError(f"a must hold at least one value along axis {axis}; got shape {a.shape}.")
 
 
 def _exp_minus_abs(a):
@@ -130,14 +150,21 @@ def log_sigmoid(a):
 def logsumexp(a, axis=-1, keepdims=False):
     r"""Stable :math:`\log \sum_i e^{a_i}` along ``axis``.
 
-    Rows that are all ``-inf`` give ``-inf`` (no warning).
+    Rows that are all ``-inf`` give ``-inf`` (no warning). No value along
+    ``axis`` (an empty sum) raises ValueError naming the shape.
 
     Examples
     --------
     >>> float(logsumexp(np.array([1e4, 1e4])))  # doctest: +ELLIPSIS
     10000.69314718...
+    >>> logsumexp([])
+    Traceback (most recent call last):
+    ...
+    ValueError: a must hold at least one value along axis -1; got shape (0,).
     """
-    a = np.asarray(a)
+    a = _float_array(a)
+    if not a.size:
+        _check_reduction_nonempty(a, axis)
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     s = np.sum(np.exp(a - m), axis=axis, keepdims=True)
@@ -150,7 +177,7 @@ def logsumexp(a, axis=-1, keepdims=False):
 
 def log_softmax(a, axis=-1):
     r"""Stable :math:`a_i - \log \sum_j e^{a_j}` along ``axis``."""
-    a = np.asarray(a)
+    a = _float_array(a)
     return a - logsumexp(a, axis=axis, keepdims=True)
 
 

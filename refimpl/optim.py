@@ -4,7 +4,8 @@ Convention: the learning rules of :mod:`refimpl.learning` return gradients of
 quantities to **maximise**, so :meth:`SGD.step` and :meth:`Adam.step` *ascend*:
 ``params[k]`` moves along ``+grads[k]``. Both update the parameter arrays in
 place (so a :class:`refimpl.coupled.CoupledPair` sees the change), keep their
-state as plain arrays in the parameters' dtype, and are deterministic.
+state as plain arrays in the parameters' dtype, and are deterministic. The
+parameters must be float32 or float64 ndarrays (TypeError otherwise).
 
 :meth:`state_dict` returns only plain arrays and numbers (keys ``"m/<name>"``,
 ``"v/<name>"`` for per-parameter state), so it can be saved with ``np.savez``
@@ -18,6 +19,8 @@ import numbers
 import numpy as np
 
 __all__ = ["SGD", "Adam"]
+
+_PARAM_TYPES = (np.float32, np.float64)
 
 
 def _check_real(value, name, low, high=None, low_inclusive=False):
@@ -38,6 +41,12 @@ def _check_step_args(params, grads):
             f"grads must have exactly the keys of params {sorted(params)}; got {sorted(grads)}."
         )
     for key, p in params.items():
+        # updated in place: an integer array would truncate (or refuse) every step
+        if not isinstance(p, np.ndarray) or p.dtype.type not in _PARAM_TYPES:
+            got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+            raise TypeError(
+                f"params[{key!r}] must be a float array (float32 or float64) to be updated in place; got {got}."
+            )
         g = grads[key]
         if np.shape(g) != p.shape:
             raise ValueError(f"grads[{key!r}] must have shape {p.shape}; got {np.shape(g)}.")

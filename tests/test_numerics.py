@@ -78,3 +78,50 @@ def test_deep_lower_tail_is_accurate_to_the_last_digit(a, dtype):
     assert _ulps(sigmoid(np.array([a], dtype))[0], e / (1.0 + e), dtype) <= 1.0
     assert _ulps(log_sigmoid(np.array([a], dtype))[0], a - math.log1p(e), dtype) <= 1.0
     assert _ulps(softplus(np.array([a], dtype))[0], math.log1p(e), dtype) <= 1.0
+
+
+@pytest.mark.parametrize("func", [sigmoid, softplus, log_sigmoid])
+def test_elementwise_functions_turn_integers_and_bools_into_float64(func):
+    """Integer and bool input is computed as float64, with the same values as float64 input."""
+    ints = np.array([-3, 0, 2])
+    assert func(ints).dtype == np.float64
+    assert_allclose(func(ints), func(ints.astype(np.float64)), rtol=0, atol=0)
+    assert_allclose(func(np.array([True, False])), func(np.array([1.0, 0.0])), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("func", [logsumexp, log_softmax, softmax])
+def test_reductions_reject_an_empty_axis(func):
+    """No value along the axis raises ValueError naming a, the axis and the shape (not NumPy's reduction error)."""
+    with pytest.raises(ValueError, match=r"^a must hold at least one value along axis -1; got shape \(0,\)\.$"):
+        func([])
+    with pytest.raises(ValueError, match=r"^a must hold at least one value along axis 1; got shape \(2, 0\)\.$"):
+        func(np.empty((2, 0)), axis=1)
+
+
+def test_logsumexp_of_no_rows_is_an_empty_result():
+    """Zero rows of three values each is a valid input: the result has zero rows, no error."""
+    out = logsumexp(np.empty((0, 3)), axis=-1)
+    assert out.shape == (0,)
+
+
+NON_NUMERIC = [
+    pytest.param("a", r"got str\.", id="str"),
+    pytest.param(None, r"got NoneType\.", id="None"),
+    pytest.param(np.array([1.0, 2.0], dtype=object), r"got dtype object\.", id="object"),
+    pytest.param(["x", "y"], r"got dtype <U1\.", id="strings"),
+]
+
+
+@pytest.mark.parametrize("func", [sigmoid, softplus, log_sigmoid, logsumexp, log_softmax, softmax])
+@pytest.mark.parametrize("bad, got", NON_NUMERIC)
+def test_functions_reject_non_numeric_input(func, bad, got):
+    """Strings, None and object arrays raise TypeError naming a (before: NaN, or NumPy's conversion error)."""
+    with pytest.raises(TypeError, match=r"^a must be an array of numbers; " + got + "$"):
+        func(bad)
+
+
+@pytest.mark.parametrize("func", [sigmoid, softplus, log_sigmoid, logsumexp, log_softmax, softmax])
+def test_functions_reject_complex_input(func):
+    """Complex logits raise TypeError naming a: the branch tests a >= 0 mean nothing for them."""
+    with pytest.raises(TypeError, match=r"^a must be real; got dtype complex128\.$"):
+        func(np.array([1.0 + 1.0j, 0.5]))

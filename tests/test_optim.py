@@ -125,3 +125,26 @@ def test_step_rejects_mismatched_grads():
         opt.step(params, dict(grads[0], b=np.zeros(2)))
     with pytest.raises(ValueError, match=r"grads\['W'\] must be finite"):
         opt.step(params, dict(grads[0], W=np.full((3, 2), np.inf)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.0), lambda: Adam(0.1)],
+    ids=["sgd-momentum", "sgd-plain", "adam"],
+)
+@pytest.mark.parametrize(
+    "value, got",
+    [(np.zeros(2, np.int64), "int64"), (np.zeros(2, np.float16), "float16"),
+     (np.zeros(2, bool), "bool"), ([0.0, 0.0], "list")],
+    ids=["int64", "float16", "bool", "list"],
+)
+def test_step_rejects_parameters_it_cannot_update_in_place(make, value, got):
+    """Non-float (or float16, or non-array) parameters raise TypeError naming the key; nothing moves."""
+    opt = make()
+    params = {"b": np.zeros(3), "w": value}
+    grads = {"b": np.ones(3), "w": np.ones(2)}
+    pattern = rf"^params\['w'\] must be a float array \(float32 or float64\) to be updated in place; got {got}\.$"
+    with pytest.raises(TypeError, match=pattern):
+        opt.step(params, grads)
+    assert_array_equal(params["b"], np.zeros(3))
+    assert opt.t == 0
