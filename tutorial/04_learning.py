@@ -51,7 +51,7 @@ from refimpl import (
 from refimpl import gradcheck
 from refimpl.lab.data import load_embedded
 from refimpl.lab.figures import save_figure
-from refimpl.lab.train import fit
+from refimpl.lab.train import TrainConfig, fit
 from refimpl.learning import semi_step_grads, wake_unlabelled_value_and_grad
 
 SEED = 2017
@@ -319,8 +319,9 @@ print({k: round(v, 4) for k, v in terms_s.items()})
 data = load_embedded()
 runs = {}
 for rule in ("L0", "L1", "L1u", "L2"):
-    pair, log = fit(dataset=data, method=rule, sizes=SIZES, epochs=EPOCHS, lr=LR, lr_decay=LR_DECAY,
-                    lam=LAM, normalise="units", seed=SEED, progress=False)
+    config = TrainConfig(method=rule, sizes=SIZES, epochs=EPOCHS, lr=LR, lr_decay=LR_DECAY,
+                         lam=LAM, normalise="units", seed=SEED)
+    pair, log = fit(None, data, config, progress=False)
     runs[rule] = {"pair": pair, "log": log, "test_error": log[-1]["test_error"],
                   "cycle": cycle_accuracy(pair, 100, rng).accuracy}
     print(f"{rule:4s} test error {runs[rule]['test_error']:.3f}   cycle accuracy {runs[rule]['cycle']:.3f}")
