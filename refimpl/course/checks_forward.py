@@ -1,0 +1,169 @@
+r"""Exercises of tutorial 2, the forward pass as approximate inference: M6, A1 and M8.
+
+- 2.1 ``mean_pass(net, x0)``: the sigmoid DNN forward pass (M6);
+- 2.2 ``preactivation_moments(weight, bias, mu)``: mean and variance of the logits under A1;
+- 2.3 ``probit_pass(net, x0)``: the forward pass with the probit correction (M8).
+
+Oracles: the exact marginals of layer 1 and the moments of a factorised layer by
+enumeration of its states, the recursions written out, and, for M8, a logit that is a
+sum of 40 independent binary terms, whose :math:`\mathbb{E}\,\sigma(a)` is an exact
+binomial sum (M5).
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from refimpl.sbn import SigmoidBeliefNet
+
+from .oracles import sigmoid, states
+from .registry import Check, CheckFailed, Exercise, as_array, compare
+
+NOTEBOOK = "ex02_forward_pass_as_inference"
+M8_TOLERANCE = 0.02  # M8's accuracy for a Gaussian logit, measured by quadrature in tutorial 2
+
+
+def _case(seed: int, sizes, batch: int = 3, scale: float = 1.5):
+    rng = np.random.default_rng(seed)
+    net = SigmoidBeliefNet.random(list(sizes), rng, scale=scale)
+    return net, rng.integers(0, 2, (batch, sizes[0])).astype(np.float64)
+
+
+def _layers(func, net, x0, what: str) -> list:
+    out = func(net, x0)
+    if not isinstance(out, (list, tuple)) or len(out) != net.n_layers:
+        raise CheckFailed(f"{what} must return a list of {net.n_layers} arrays, one per layer; "
+                          f"got {type(out).__name__}{f' of length {len(out)}' if hasattr(out, '__len__') else ''}")
+    return [as_array(m, f"{what}: layer {k}", (x0.shape[0], net.sizes[k])) for k, m in enumerate(out, start=1)]
+
+
+def _moments_by_enumeration(weight, bias, mu):
+    """Mean and variance of a = W x + b with x ~ prod_j Bern(mu_j), summing over all 2**d states of x."""
+    S = states(weight.shape[1])
+    means, variances = [], []
+    for row in np.atleast_2d(mu):
+        prob = np.prod(np.where(S == 1, row, 1.0 - row), axis=1)
+        a = S @ weight.T + bias
+        mean = prob @ a
+        means.append(mean)
+        variances.append(prob @ (a - mean) ** 2)
+    return np.array(means), np.array(variances)
+
+
+def _first_layer_exact(func, what: str):
+    net, x0 = _case(71, (5, 4, 3, 2))
+    S = states(net.sizes[1])
+    expected = []
+    for x in x0:  # q(x^1_i = 1 | x^0) = sum of q(x^1 | x^0) over the states with unit i on
+        p_on = sigmoid(net.weights[0] @ x + net.biases[0])
+        prob = np.prod(np.where(S == 1, p_on, 1.0 - p_on), axis=1)
+        expected.append(prob @ S)
+    compare(_layers(func, net, x0, what)[0], np.array(expected), "layer 1", atol=1e-12)
+
+
+# ----------------------------------------------------------------- 2.1 mean_pass (M6)
+def _mean_pass_shapes(func):
+    net, x0 = _case(72, (5, 4, 3, 2))
+    _layers(func, net, x0, "mean_pass")
+
+
+def _mean_pass_recursion(func):
+    for seed, sizes in [(73, (5, 4, 3, 2)), (74, (4, 4, 4, 4))]:
+        net, x0 = _case(seed, sizes)
+        got, mu = _layers(func, net, x0, "mean_pass"), x0
+        for k, (w, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
+            mu = sigmoid(mu @ w.T + b)
+            compare(got[k - 1], mu, f"layer {k} of the {'-'.join(map(str, sizes))} network", atol=1e-12)
+
+
+# ------------------------------------------------------ 2.2 preactivation_moments (A1)
+def _moments_case(func):
+    rng = np.random.default_rng(81)
+    weight, bias = 1.5 * rng.standard_normal((3, 5)), rng.standard_normal(3)
+    mu = np.vstack([rng.random((3, 5)), [0.0, 1.0, 1.0, 0.0, 1.0]])  # the last row is a binary layer
+    out = func(weight, bias, mu)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise CheckFailed(f"preactivation_moments must return (mean, var); got {type(out).__name__}")
+    mean, var = (as_array(v, name, (4, 3)) for v, name in zip(out, ("mean", "var"), strict=True))
+    return (mean, var), _moments_by_enumeration(weight, bias, mu)
+
+
+def _moments_mean(func):
+    (mean, _), (expected, _) = _moments_case(func)
+    compare(mean, expected, "E a under the factorised layer (enumerated over its 32 states)", atol=1e-12)
+
+
+def _moments_var(func):
+    (_, var), (_, expected) = _moments_case(func)
+    compare(var, expected, "Var a under the factorised layer (enumerated over its 32 states)", atol=1e-12)
+
+
+# ---------------------------------------------------------------- 2.3 probit_pass (M8)
+def _probit_recursion(func):
+    for seed, sizes in [(91, (5, 4, 3, 2)), (92, (4, 4, 4, 4))]:
+        net, x0 = _case(seed, sizes)
+        got = _layers(func, net, x0, "probit_pass")
+        mu = x0
+        for k, (w, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
+            mean, var = _moments_by_enumeration(w, b, mu)
+            mu = sigmoid(mean / np.sqrt(1.0 + np.pi * var / 8.0))
+            compare(got[k - 1], mu, f"layer {k} of the {'-'.join(map(str, sizes))} network", atol=1e-10)
+
+
+def _probit_nearly_gaussian(func):
+    # layer 1: 40 units, each on with probability 1/2 independently; layer 2: a = w * (number on) + beta
+    weights = [np.zeros((40, 1)), np.array([[0.8] * 40, [0.5] * 40])]
+    biases = [np.zeros(40), np.array([-14.0, -7.0])]
+    net = SigmoidBeliefNet(weights, biases)
+    got = _layers(func, net, np.ones((1, 1)), "probit_pass")[1][0]
+    counts = np.arange(41)
+    binomial = np.array([comb(40, int(c)) for c in counts]) / 2.0**40
+    exact = np.array([binomial @ sigmoid(w * counts + beta) for w, beta in [(0.8, -14.0), (0.5, -7.0)]])
+    err = float(np.max(np.abs(got - exact)))
+    if err > M8_TOLERANCE:
+        raise CheckFailed(f"layer 2 is {err:.3f} from the exact E sigma(a) of a nearly Gaussian logit; "
+                          f"M8 comes within {M8_TOLERANCE}")
+
+
+EXERCISES = [
+    Exercise(
+        id="2.1", notebook=NOTEBOOK, function="mean_pass", label="M6", title="the mean pass",
+        hint="M6: implement the mean pass, the sigmoid DNN forward pass from mu^0 = x^0",
+        checks=(
+            Check("Check that mean_pass returns one array of shape (B, d_k) per layer k = 1..n", 1, _mean_pass_shapes),
+            Check("Check that layer 1 is the exact marginal q(x^1_i = 1 | x^0), by enumerating layer 1's states", 1,
+                  lambda func: _first_layer_exact(func, "mean_pass")),
+            Check("Check that every layer follows from the means of the layer below by M6, "
+                  "on a rectangular and a square network", 1, _mean_pass_recursion),
+        ),
+        forbidden=("mean_pass", "forward_marginals", "forward_pass", "forward_logits", "recognise_mean"),
+    ),
+    Exercise(
+        id="2.2", notebook=NOTEBOOK, function="preactivation_moments", label="A1",
+        title="the moments of the logits under A1",
+        hint="A1: implement the mean and the variance of the logits a = W x + b "
+             "when the units of x are independent Bernoulli(mu)",
+        checks=(
+            Check("Check that the mean of the logits matches enumeration of the factorised layer (A1)", 1,
+                  _moments_mean),
+            Check("Check that the variance of the logits matches enumeration of the factorised layer (A1)", 1,
+                  _moments_var),
+        ),
+        forbidden=("preactivation_moments",),
+    ),
+    Exercise(
+        id="2.3", notebook=NOTEBOOK, function="probit_pass", label="M8", title="the probit-corrected pass",
+        hint="M8: implement the forward pass with the probit correction of each logit by its A1 variance",
+        checks=(
+            Check("Check that layer 1 is the exact marginal (its logits have no variance)", 1,
+                  lambda func: _first_layer_exact(func, "probit_pass")),
+            Check("Check that every layer applies M8 with the A1 moments of the layer below (moments by enumeration)",
+                  1, _probit_recursion),
+            Check(f"Check that M8 comes within {M8_TOLERANCE} of the exact E sigma(a) for a logit that is a sum of "
+                  "40 independent binary terms (nearly Gaussian)", 1, _probit_nearly_gaussian),
+        ),
+        forbidden=("forward_marginals", "forward_pass", "forward_logits", "expected_sigmoid_logit"),
+    ),
+]

@@ -1,0 +1,174 @@
+r"""Exercises of tutorial 1, the sigmoid belief network: M3 and the layer recursion of M4.
+
+- 1.1 ``log_prob(net, x0, layers)``: the complete-data log-probability (M3);
+- 1.2 ``layer_step(p_prev, weight, bias)``: one step of the layer recursion (M4, NumPy);
+- 1.3 ``unit_marginals(p, d)``: per-unit marginals of a layer's state distribution.
+
+Oracles: the product of the M1 conditionals written out as probabilities, and brute-force
+enumeration of every joint configuration in the package's bit order (unit ``i`` of state
+``s`` is bit ``i`` of ``s``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from refimpl.sbn import SigmoidBeliefNet
+
+from .oracles import log_bernoulli, sigmoid, states
+from .registry import Check, Exercise, as_array, compare, require
+
+NOTEBOOK = "ex01_sigmoid_belief_net"
+
+
+# ----------------------------------------------------------------- 1.1 log_prob (M3)
+def _net(seed: int, sizes=(5, 3, 4, 2), scale: float = 1.5) -> SigmoidBeliefNet:
+    return SigmoidBeliefNet.random(list(sizes), np.random.default_rng(seed), scale=scale)
+
+
+def _random_layers(net, n_samples: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x0 = rng.integers(0, 2, net.sizes[0]).astype(np.float64)
+    return x0, [rng.integers(0, 2, (n_samples, d)).astype(np.float64) for d in net.sizes[1:]]
+
+
+def _product_of_conditionals(net, x0, layers) -> np.ndarray:
+    """log of prod_k prod_i sigma(a)^x (1 - sigma(a))^(1 - x), multiplied out as probabilities."""
+    out = []
+    for s in range(layers[0].shape[0]):
+        prob, prev = 1.0, x0
+        for w, b, state in zip(net.weights, net.biases, layers, strict=True):
+            p_on = sigmoid(w @ prev + b)
+            prob *= np.prod(np.where(state[s] == 1, p_on, 1.0 - p_on))
+            prev = state[s]
+        out.append(np.log(prob))
+    return np.array(out)
+
+
+def _log_prob_shape(func):
+    net = _net(11)
+    x0, layers = _random_layers(net, 7, 12)
+    as_array(func(net, x0, layers), "log_prob(net, x0, layers) for 7 samples", (7,))
+
+
+def _log_prob_value(func):
+    for seed, sizes in [(21, (5, 3, 4, 2)), (22, (3, 3, 3))]:
+        net = _net(seed, sizes)
+        x0, layers = _random_layers(net, 20, seed + 100)
+        compare(func(net, x0, layers), _product_of_conditionals(net, x0, layers),
+                f"log q(x^1..x^n | x^0) on a {'-'.join(map(str, sizes))} network", atol=1e-9, rtol=1e-9)
+
+
+def _log_prob_extreme(func):
+    base = _net(31)
+    net = SigmoidBeliefNet([200.0 * w for w in base.weights], [200.0 * b for b in base.biases])
+    x0, layers = _random_layers(net, 20, 32)
+    expected = sum(log_bernoulli(state, prev @ w.T + b)
+                   for w, b, state, prev in zip(net.weights, net.biases, layers, [x0] + layers[:-1], strict=True))
+    compare(func(net, x0, layers), expected, "log q at logits of about +-1000", atol=1e-6, rtol=1e-9)
+
+
+# ------------------------------------------------------------ 1.2 layer_step (M4)
+def _transition(weight, bias) -> np.ndarray:
+    """q(t | s) for every state s of the lower layer (rows) and t of the upper (columns), written out."""
+    d_next, d_prev = weight.shape
+    table = np.empty((2**d_prev, 2**d_next))
+    for s in range(2**d_prev):
+        x = np.array([(s >> i) & 1 for i in range(d_prev)], dtype=np.float64)
+        p_on = sigmoid(weight @ x + bias)
+        for t in range(2**d_next):
+            table[s, t] = np.prod([p_on[j] if (t >> j) & 1 else 1.0 - p_on[j] for j in range(d_next)])
+    return table
+
+
+def _layer_step_point_masses(func):
+    rng = np.random.default_rng(41)
+    for shape in [(3, 2), (3, 3)]:
+        weight, bias = 2.0 * rng.standard_normal(shape), rng.standard_normal(shape[0])
+        p_prev = np.eye(2 ** shape[1])
+        compare(func(p_prev, weight, bias), _transition(weight, bias),
+                f"one step from each point mass, weight of shape {shape}", atol=1e-12, rtol=1e-9)
+
+
+def _brute_force_top(net, x0) -> np.ndarray:
+    """q(x^n | x^0) over the 2**d_n states of the last layer, by enumerating every joint configuration."""
+    sizes = net.sizes
+    out = np.zeros(2 ** sizes[-1])
+    for config in np.ndindex(*[2**d for d in sizes[1:]]):
+        prob, prev = 1.0, x0
+        for w, b, s, d in zip(net.weights, net.biases, config, sizes[1:], strict=True):
+            state = np.array([(s >> i) & 1 for i in range(d)], dtype=np.float64)
+            p_on = sigmoid(w @ prev + b)
+            prob *= np.prod(np.where(state == 1, p_on, 1.0 - p_on))
+            prev = state
+        out[config[-1]] += prob
+    return out
+
+
+def _layer_step_chain(func):
+    net = _net(51, (4, 3, 2, 3), scale=2.0)
+    x0s = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
+    for row, x0 in enumerate(x0s):
+        p_on = sigmoid(net.weights[0] @ x0 + net.biases[0])
+        p = np.array([[np.prod(np.where(s == 1, p_on, 1.0 - p_on)) for s in states(3)]])
+        for k in (1, 2):
+            p = as_array(func(p, net.weights[k], net.biases[k]), f"the distribution of layer {k + 1}",
+                         (1, 2 ** net.sizes[k + 1]))
+        compare(p[0], _brute_force_top(net, x0), f"q(x^3 | x^0) after two steps, input {row}", atol=1e-12, rtol=1e-9)
+
+
+# -------------------------------------------------------- 1.3 unit_marginals (M4)
+def _unit_marginals_point_masses(func):
+    for d in (1, 3):
+        expected = np.array([[float((s >> i) & 1) for i in range(d)] for s in range(2**d)])
+        compare(func(np.eye(2**d), d), expected, f"the marginals of each point mass, d = {d}", atol=1e-12)
+
+
+def _unit_marginals_random(func):
+    rng = np.random.default_rng(61)
+    p = rng.dirichlet(np.ones(16), size=5)
+    expected = np.array([[sum(row[s] for s in range(16) if (s >> i) & 1) for i in range(4)] for row in p])
+    got = func(p, 4)
+    compare(got, expected, "the marginals of random distributions over 4 units", atol=1e-12)
+    require(np.all(np.asarray(got) >= -1e-12), "a marginal is negative")
+
+
+EXERCISES = [
+    Exercise(
+        id="1.1", notebook=NOTEBOOK, function="log_prob", label="M3", title="the complete-data log-probability",
+        hint="M3: implement the complete-data log-probability log q(x^1..x^n | x^0), "
+             "a sum of per-unit terms computed from the logits",
+        checks=(
+            Check("Check that log_prob returns one finite number per sample", 1, _log_prob_shape),
+            Check("Check that log_prob equals the log of the product of the M1 conditionals", 1, _log_prob_value),
+            Check("Check that log_prob stays finite and exact at logits of +-1000 (M3 from the logits)", 1,
+                  _log_prob_extreme),
+        ),
+        forbidden=("log_prob", "log_prob_states", "layer_log_prob", "bernoulli_log_prob", "categorical_log_prob",
+                   "forward_log_prob"),
+    ),
+    Exercise(
+        id="1.2", notebook=NOTEBOOK, function="layer_step", label="M4", title="one step of the layer recursion",
+        hint="M4: implement one step of the layer recursion, "
+             "q(x^{k+1} | x^0) = sum over x^k of q(x^k | x^0) q(x^{k+1} | x^k)",
+        checks=(
+            Check("Check that one step from a point mass on state s gives q(x^{k+1} | x^k = s) of M1, "
+                  "states in the package's bit order", 1, _layer_step_point_masses),
+            Check("Check that two steps reproduce q(x^3 | x^0) found by enumerating every joint configuration (M4)",
+                  2, _layer_step_chain),
+        ),
+        forbidden=("exact_marginals", "layer_state_distributions", "brute_force_marginals", "log_conditional_table",
+                   "_layer_step_numpy", "_layer_step_numba"),
+    ),
+    Exercise(
+        id="1.3", notebook=NOTEBOOK, function="unit_marginals", label="M4", title="per-unit marginals of a layer",
+        hint="M4: implement the per-unit marginals q(x_i = 1) of a distribution over a layer's 2**d states",
+        checks=(
+            Check("Check that a point mass on state s gives the bits of s, unit i = bit i (the package's order)", 1,
+                  _unit_marginals_point_masses),
+            Check("Check that unit i's marginal sums p(s) over the states whose bit i is 1", 1,
+                  _unit_marginals_random),
+        ),
+        forbidden=("exact_marginals", "brute_force_marginals"),
+    ),
+]
