@@ -111,11 +111,15 @@ def test_recognition_error_counts_wrong_argmax():
     ("L2", "adam", "threshold", 1.0),
     ("L1u", "sgd", "stochastic", 0.5),
     ("L2u", "sgd", "stochastic", 1.0),
+    ("S2", "adam", "threshold", 0.5),
+    ("S2u", "adam", "stochastic", 1.0),
 ])
 def test_resume_is_bit_identical(tiny, tmp_path, method, optimizer, binarization, lr_decay):
     """2 epochs in one run == 1 epoch then resume for 1 more: parameters, optimiser, rng and log equal."""
     kw = {"method": method, "optimizer": optimizer, "binarization": binarization, "lam": 0.5,
           "lr_decay": lr_decay}
+    if method.startswith("S"):
+        kw["labelled"] = 50
     two, one = tiny_config(epochs=2, **kw), tiny_config(epochs=1, **kw)
     straight = fit(None, tiny, two, tmp_path / "a", progress=False)
     fit(None, tiny, one, tmp_path / "b", progress=False)
@@ -531,3 +535,43 @@ def test_cli_subprocess_unknown_method():
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "--method" in proc.stderr and "XYZ" in proc.stderr
+
+
+# ---------------------------------------------------------------- scarce labels
+def test_labelled_subset_is_class_balanced_and_fixed_by_the_seed(tiny):
+    """labelled_subset takes the same number of images from every class, the same ones for the same seed."""
+    kept = train_mod.labelled_subset(tiny.train_labels, 50, seed=3)
+    assert kept.size == 50 and np.unique(kept).size == 50
+    assert np.array_equal(np.bincount(tiny.train_labels[kept], minlength=10), np.full(10, 5))
+    assert np.array_equal(kept, train_mod.labelled_subset(tiny.train_labels, 50, seed=3))
+    assert not np.array_equal(kept, train_mod.labelled_subset(tiny.train_labels, 50, seed=4))
+    with pytest.raises(ValueError, match="labelled must be a multiple of the 10 classes"):
+        train_mod.labelled_subset(tiny.train_labels, 55, seed=3)
+    with pytest.raises(ValueError, match="labelled asks for 100 images of class"):
+        train_mod.labelled_subset(tiny.train_labels, 1000, seed=3)
+
+
+def test_s2_reports_its_terms_and_l0_with_labelled_sees_only_the_kept_images(tiny):
+    """S2 reports G, R and L0; L0 with labelled=50 is unchanged when every other training image is blanked."""
+    _, log = fit(None, tiny, tiny_config(method="S2", labelled=50, lam=10.0, epochs=1), progress=False)
+    assert sorted(log[0]["terms"]) == ["G", "L0", "R"]
+    kept = train_mod.labelled_subset(tiny.train_labels, 50, seed=TINY["seed"])
+    blanked = np.zeros_like(tiny.train_images)
+    blanked[kept] = tiny.train_images[kept]
+    other = Dataset(blanked, tiny.train_labels, tiny.test_images, tiny.test_labels, source=tiny.source)
+    config = tiny_config(method="L0", labelled=50, epochs=1)
+    _assert_same_run(fit(None, tiny, config, progress=False), fit(None, other, config, progress=False))
+    s2 = tiny_config(method="S2", labelled=50, lam=10.0, epochs=1)
+    a, b = fit(None, tiny, s2, progress=False)[0], fit(None, other, s2, progress=False)[0]
+    assert not np.array_equal(a.params["c0"], b.params["c0"])  # S2 does learn from the unlabelled images
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"method": "S2"}, "labelled must be set for method S2"),
+    ({"method": "L1", "labelled": 50}, "labelled applies only to the methods L0, S2 and S2u"),
+    ({"method": "S2u", "labelled": 0}, "labelled must be an integer >= 1"),
+])
+def test_train_config_rejects_inconsistent_labelled(changes, message):
+    """S2/S2u need labelled; the fully supervised rules refuse it; it must be a positive integer."""
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**changes)

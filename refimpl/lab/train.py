@@ -50,7 +50,7 @@ epochs of the embedded 10,000 images, take about a minute on two cores)::
 A fresh run refuses an ``--out`` that already holds a checkpoint (``--resume``
 continues it, ``--overwrite`` starts afresh); resuming with any setting other
 than ``--epochs`` changed is refused, naming the setting. An option the chosen
-method ignores (``--lam`` or ``--normalise`` without L2/L2u, ``--momentum``
+method ignores (``--lam`` or ``--normalise`` without L2/L2u/S2/S2u, ``--momentum``
 without sgd) is refused rather than silently dropped.
 
 Errors end with one line on stderr: exit status 2 for wrong arguments, 1 for a
@@ -76,20 +76,24 @@ from tqdm import tqdm
 
 from .._validation import check_choice, check_layer_sizes, check_positive_int, check_real
 from ..coupled import CoupledPair
-from ..learning import NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads
+from ..learning import (NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads,
+                        semi_step_grads)
 from ..optim import SGD, Adam
 from ._cli import Parser, arg_type, command_line, int_list, parse_args, run
 from ._io import atomic_writer
 from .checkpoint import CHECKPOINT_JSON, CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
 from .data import N_CLASSES, binarize, get_dataset
 
-__all__ = ["METHODS", "TEST_BINARIZATION_SEED", "TrainConfig", "TrainingDiverged", "fit", "main",
-           "provenance", "recognition_error"]
+__all__ = ["METHODS", "TEST_BINARIZATION_SEED", "TrainConfig", "TrainingDiverged", "fit", "labelled_subset",
+           "main", "provenance", "recognition_error"]
 
 #: method -> whether the generator's weights are tied to the recogniser's (L0 ignores the generator).
-METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False}
+METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False,
+           "S2": True, "S2u": False}
 #: The methods that use ``lam`` and ``normalise``.
-HYBRID = ("L2", "L2u")
+HYBRID = ("L2", "L2u", "S2", "S2u")
+#: The semi-supervised methods (refimpl.learning.semi_step_grads), which need ``labelled``.
+SEMI = ("S2", "S2u")
 #: Importance samples per image of the reweighted wake-sleep rules RWS and RWSu.
 RWS_SAMPLES = 5
 OPTIMIZERS = ("sgd", "adam")
@@ -129,7 +133,7 @@ class TrainConfig:
     method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu"}, default "L1"
         The learning rule (:data:`METHODS`); a trailing ``u`` trains an untied pair.
     lam : float, default 1.0
-        :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u (ignored by the other methods).
+        :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u/S2/S2u (ignored by the other methods).
     sizes : sequence of int, default (784, 500, 500, 10)
         Layer widths; at most :data:`MAX_WEIGHTS` weights. :func:`fit` checks
         that they start with the pixel count and end with the class count of the data.
@@ -154,6 +158,12 @@ class TrainConfig:
         Seeds the one generator behind initialisation, binarisation, shuffling and sampling.
     binarization : {"threshold", "stochastic"}, default "threshold"
         Threshold at 0.5, or Bernoulli draws re-drawn every epoch.
+    labelled : int or None, default None
+        Keep the labels of this many training images only (class-balanced, chosen by
+        ``seed``; a multiple of the number of classes). Required by S2/S2u, which learn
+        generatively from every training image and discriminatively from the labelled
+        ones; L0 then learns from the labelled images alone, with as many steps per
+        epoch as the whole training set gives. None: every label is used.
 
     Raises
     ------
@@ -184,6 +194,7 @@ class TrainConfig:
     init_scale: float = 0.01
     seed: int = 0
     binarization: str = "threshold"
+    labelled: int | None = None
 
     def __post_init__(self):
         checked = {
@@ -200,9 +211,16 @@ class TrainConfig:
             "init_scale": check_real(self.init_scale, "init_scale", 0),
             "seed": check_positive_int(self.seed, "seed", 0),
             "binarization": check_choice(self.binarization, "binarization", BINARIZATIONS),
+            "labelled": None if self.labelled is None else check_positive_int(self.labelled, "labelled"),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+        if self.method in SEMI and self.labelled is None:
+            raise ValueError(f"labelled must be set for method {self.method} (how many training images keep "
+                             "their labels); got None.")
+        if self.labelled is not None and self.method not in SEMI + ("L0",):
+            raise ValueError(f"labelled applies only to the methods L0, S2 and S2u; method {self.method} uses "
+                             f"every label: drop labelled (got {self.labelled}).")
 
     @property
     def tied(self) -> bool:
@@ -268,7 +286,38 @@ def _checkpoint_settings(config: TrainConfig, pair_given: bool, dataset) -> dict
         "seed": config.seed, "binarization": config.binarization,
         "init": "given" if pair_given else f"normal(0, {config.init_scale})",
         "dtype": "float32", "data_sha256": _dataset_fingerprint(dataset),
-    }
+    } | ({} if config.labelled is None else {"labelled": config.labelled})
+
+
+def labelled_subset(labels, n_labelled: int, seed: int) -> np.ndarray:
+    """Indices of ``n_labelled`` training images, the same number from every class, chosen by ``seed``.
+
+    The choice has a generator of its own, so it depends on ``seed`` and ``n_labelled`` only.
+
+    Raises
+    ------
+    ValueError
+        If ``n_labelled`` is not a multiple of the number of classes, or a class has too few images.
+
+    Examples
+    --------
+    >>> labelled_subset(np.array([0, 1, 0, 1, 0, 1]), 4, seed=0).size
+    4
+    """
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    per_class, rest = divmod(check_positive_int(n_labelled, "labelled"), classes.size)
+    if rest:
+        raise ValueError(f"labelled must be a multiple of the {classes.size} classes (class-balanced); "
+                         f"got {n_labelled}.")
+    rng = np.random.default_rng((seed, n_labelled))
+    chosen = []
+    for c in classes:
+        members = np.flatnonzero(labels == c)
+        if members.size < per_class:
+            raise ValueError(f"labelled asks for {per_class} images of class {c}; the data has {members.size}.")
+        chosen.append(rng.choice(members, per_class, replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
 def _write_log(path: Path, records: list) -> None:
@@ -313,11 +362,18 @@ def recognition_error(pair, x, labels, batch_size: int = 2000) -> float:
     return wrong / len(labels)
 
 
-def _step(method, pair, x, y, rng, lam, normalise):
-    """One gradient computation: (terms, objective, grads) for the chosen method."""
+def _step(method, pair, x, y, rng, lam, normalise, labelled=None):
+    """One gradient computation: (terms, objective, grads) for the chosen method.
+
+    ``labelled`` is the labelled batch ``(x_l, y_l)`` when only some labels are kept:
+    L0 then learns from it alone, S2/S2u take ``x`` as unlabelled images.
+    """
     if method == "L0":
-        value, grads = l0_value_and_grad(pair, x, y)
+        value, grads = l0_value_and_grad(pair, *(labelled if labelled is not None else (x, y)))
         return {"L0": value}, value, grads
+    if method in SEMI:
+        terms, grads = semi_step_grads(pair, x, *labelled, rng, lam, normalise=normalise)
+        return {k: v for k, v in terms.items() if k != "objective"}, terms["objective"], grads
     if method in ("L1", "L1u"):
         terms, grads = l1_step_grads(pair, x, y, rng)
         return terms, terms["G"] + terms["R"], grads
@@ -471,6 +527,7 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
 
     code = provenance()
     n, batch_size, method = train_images.shape[0], config.batch_size, config.method
+    kept = None if config.labelled is None else labelled_subset(train_labels, config.labelled, config.seed)
     n_batches = -(-n // batch_size)
     for epoch in range(start + 1, config.epochs + 1):
         t0 = time.perf_counter()
@@ -484,9 +541,13 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
         try:
             for b in range(n_batches):
                 idx = order[b * batch_size:(b + 1) * batch_size]
+                labelled = None
+                if kept is not None:  # a batch of the labelled images, drawn afresh every step
+                    pick = kept[rng.choice(kept.size, min(batch_size, kept.size), replace=False)]
+                    labelled = (x_epoch[pick], train_labels[pick])
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below instead
                     terms, objective, grads = _step(method, pair, x_epoch[idx], train_labels[idx], rng,
-                                                    config.lam, config.normalise)
+                                                    config.lam, config.normalise, labelled)
                     try:  # the optimiser refuses a gradient holding NaN or infinity
                         if not np.isfinite(objective):
                             raise ValueError(f"the objective is {objective}")
@@ -560,16 +621,17 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = Parser(prog="python -m refimpl.lab.train",
                description="Train a recogniser/generator pair on MNIST with one learning rule (L0, L1, L1u, "
-                           "L2, L2u, RWS or RWSu); checkpoint after every epoch; --resume continues "
-                           "bit-identically.")
+                           "L2, L2u, RWS, RWSu, S2 or S2u); checkpoint after every epoch; --resume "
+                           "continues bit-identically.")
     p.add_argument("--method", choices=list(METHODS), default=d.method,
                    help="learning rule: L0 discriminative, L1 wake-sleep, L2 = L1 + lam * L0, RWS reweighted "
-                        "wake-sleep (K = 5); a trailing u trains untied weights; default %(default)s")
+                        "wake-sleep (K = 5), S2 semi-supervised (with --labelled); a trailing u trains "
+                        "untied weights; default %(default)s")
     p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
-                   help=f"lambda, the weight of L0 in L2/L2u (refused with other methods), in "
+                   help=f"lambda, the weight of L0 in L2/L2u/S2/S2u (refused with other methods), in "
                         f"[0, {MAX_LAM:g}]; default {d.lam}")
     p.add_argument("--normalise", choices=list(NORMALISE),
-                   help=f"L2/L2u's per-term normalisation (refused with other methods); "
+                   help=f"the per-term normalisation of L2/L2u/S2/S2u (refused with other methods); "
                         f"default {d.normalise}")
     p.add_argument("--sizes", type=arg_type("--sizes", check_mnist_sizes, parse=int_list),
                    default=d.sizes,
@@ -599,6 +661,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "holding the four MNIST files; default %(default)s")
     p.add_argument("--train-images", type=arg_type("--train-images", check_positive_int, parse=int),
                    help="train on the first N training images only; default: all of them")
+    p.add_argument("--labelled", type=arg_type("--labelled", check_positive_int, parse=int),
+                   help="keep the labels of this many training images only (class-balanced, chosen by "
+                        "--seed); required by S2/S2u, optional for L0; default: every label")
     p.add_argument("--binarization", choices=list(BINARIZATIONS), default=d.binarization,
                    help="threshold at 0.5, or Bernoulli draws re-drawn each epoch; default %(default)s")
     p.add_argument("--out", default="runs/train",
