@@ -1,0 +1,164 @@
+"""The grader, end to end: notebooks graded in child processes, a folder graded into CSV and JSON.
+
+One folder of submissions is graded once (module fixture) and read by several tests:
+``alice`` hands in the solutions, ``bob`` the freshly generated student versions untouched,
+``carol`` a typical wrong answer for every exercise, and ``dave`` one notebook only, as a
+file at the top of the folder. An endless loop and a process that ends itself are graded
+with a short time limit: each costs its own exercise and nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from refimpl.course import grade, make_exercises
+from refimpl.course.exercises import EXERCISES, NOTEBOOKS
+from refimpl.course.grader import CSV_FIELDS, find_submissions, format_report, grade_exercise, grade_notebook
+from refimpl.course.make_exercises import SOLUTIONS_DIR
+
+_spec = importlib.util.spec_from_file_location("course_answers", Path(__file__).parent / "test_course_answers.py")
+answers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(answers)
+
+TOTAL = sum(ex.points for ex in EXERCISES.values())
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A folder of four students' submissions, graded once; returns the report and the output folder."""
+    root = tmp_path_factory.mktemp("course")
+    submissions = root / "submissions"
+    for student in ("alice", "bob", "carol"):
+        (submissions / student).mkdir(parents=True)
+    for stem in NOTEBOOKS:
+        shutil.copy(SOLUTIONS_DIR / f"{stem}.py", submissions / "alice" / f"{stem}.py")
+        wrong = [answers.WRONG[ex.id][0][1] for ex in NOTEBOOKS[stem]]
+        (submissions / "carol" / f"{stem}.py").write_text(answers.notebook(wrong))
+    make_exercises.build(SOLUTIONS_DIR, root / "fresh")
+    for path in (root / "fresh").glob("*.ipynb"):
+        shutil.copy(path, submissions / "bob" / path.name)
+    shutil.copy(SOLUTIONS_DIR / "ex01_sigmoid_belief_net.py", submissions / "dave_ex01_sigmoid_belief_net.py")
+    out = root / "grades"
+    assert grade.main([str(submissions), "--out", str(out), "--time-limit", "60"]) == 0
+    return json.loads((out / "grades.json").read_text()), out
+
+
+def test_course_solutions_score_full_marks(graded):
+    """Every exercise of every solution notebook gets all its points in its own graded process."""
+    report, _ = graded
+    alice = report["students"]["alice"]
+    assert alice["total"] == alice["max_total"] == TOTAL
+    assert all(r["outcome"] == "passed" for r in alice["exercises"].values())
+
+
+def test_course_fresh_student_versions_score_zero_with_not_implemented(graded):
+    """The generated student notebooks, untouched, score zero: every exercise fails with its NotImplementedError."""
+    report, _ = graded
+    bob = report["students"]["bob"]
+    assert bob["total"] == 0
+    for ex_id, r in bob["exercises"].items():
+        assert r["outcome"] == "not implemented", (ex_id, r["message"])
+        assert all(c["message"].startswith(f"NotImplementedError: {EXERCISES[ex_id].label}: implement")
+                   for c in r["checks"])
+
+
+def test_course_wrong_answers_in_notebooks_lose_points(graded):
+    """A notebook holding a typical wrong answer for each exercise loses points on every exercise."""
+    report, _ = graded
+    carol = report["students"]["carol"]
+    for ex_id, r in carol["exercises"].items():
+        assert r["points"] < r["max_points"], (ex_id, answers.WRONG[ex_id][0][0])
+        assert r["message"]
+
+
+def test_course_folder_gives_one_csv_row_and_one_json_entry_per_student_and_exercise(graded):
+    """grades.csv and grades.json hold the same points; a notebook not handed in is 'missing', zero points."""
+    report, out = graded
+    with (out / "grades.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == CSV_FIELDS
+    assert sorted(report["students"]) == ["alice", "bob", "carol", "dave"]
+    assert len(rows) == 4 * len(EXERCISES)
+    for row in rows:
+        entry = report["students"][row["student"]]["exercises"][row["exercise"]]
+        assert int(row["points"]) == entry["points"] and row["outcome"] == entry["outcome"]
+    dave = report["students"]["dave"]["exercises"]
+    assert all(dave[ex.id]["outcome"] == "passed" for ex in NOTEBOOKS["ex01_sigmoid_belief_net"])
+    missing = [r for ex_id, r in dave.items() if not ex_id.startswith("1.")]
+    assert missing and all(r["outcome"] == "missing" and r["points"] == 0 for r in missing)
+
+
+def test_course_endless_loop_and_crash_cost_only_their_exercise(tmp_path):
+    """With a 3 s limit: an endless loop at the top level is never run, one inside an exercise costs that
+    exercise ('timeout'), a function that ends the grading process costs its exercise ('crashed'),
+    and the notebook's correct exercise still gets every point."""
+    functions = [
+        "while True:\n    pass",  # a top-level cell the grader must not run
+        answers.RIGHT["1.1"],
+        "def layer_step(p_prev, weight, bias):\n    while True:\n        pass",
+        "def unit_marginals(p, d):\n    print('about to leave')\n    os._exit(3)",
+    ]
+    path = tmp_path / "ex01_sigmoid_belief_net.py"
+    path.write_text(answers.notebook(functions))
+    results = {r["exercise"]: r for r in grade_notebook(path, time_limit=3.0)}
+    assert results["1.1"]["outcome"] == "passed" and results["1.1"]["points"] == 3
+    assert results["1.2"]["outcome"] == "timeout" and results["1.2"]["points"] == 0
+    assert "did not finish within 3 s" in results["1.2"]["message"]
+    assert results["1.3"]["outcome"] == "crashed" and results["1.3"]["points"] == 0
+    assert "exit code 3" in results["1.3"]["message"] and "about to leave" in results["1.3"]["message"]
+
+
+def test_course_student_report_shows_points_and_hints_not_answers(tmp_path, capsys):
+    """A student's report gives points per exercise and, per failed check, the equation and what is off."""
+    path = tmp_path / "ex02_forward_pass_as_inference.py"
+    path.write_text(answers.notebook([answers.WRONG["2.1"][0][1], answers.RIGHT["2.2"], answers.WRONG["2.3"][0][1]]))
+    assert grade.main([str(path), "--time-limit", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "2.2  preactivation_moments  A1" in out and " 2/2  passed" in out
+    assert "- Check that" in out and "M6: layer 1" in out and "M8:" in out and "total" in out
+    assert "[" not in out.replace("[0, 1]", "")  # no arrays: the expected values are never shown
+
+
+def test_course_grade_one_exercise_with_spawn(tmp_path):
+    """Where there is no fork server (Windows), each exercise starts a fresh interpreter: same result."""
+    result = grade_exercise(SOLUTIONS_DIR / "ex02_forward_pass_as_inference.py", "2.2", start_method="spawn")
+    assert result["outcome"] == "passed" and result["points"] == 2
+
+
+def test_course_find_submissions_layouts(tmp_path):
+    """Sub-folders per student and flat '<student>_exNN_*' files are found; .ipynb wins over .py; checkpoints
+    and files naming no notebook are ignored."""
+    (tmp_path / "eve" / ".ipynb_checkpoints").mkdir(parents=True)
+    for name in ("eve/ex03_mine.py", "eve/ex03_mine.ipynb", "eve/.ipynb_checkpoints/ex01-checkpoint.ipynb",
+                 "eve/notes.ipynb", "frank-ex5.py"):
+        (tmp_path / name).write_text("")
+    found = find_submissions(tmp_path)
+    assert found == {"eve": {"ex03_generator_by_transposition": tmp_path / "eve" / "ex03_mine.ipynb"},
+                     "frank": {"ex05_experiment": tmp_path / "frank-ex5.py"}}
+
+
+def test_course_grade_command_lists_and_refuses_bad_input(tmp_path, capsys):
+    """--list prints every exercise; a file whose name names no notebook, or a bad time limit, exits 2."""
+    assert grade.main(["--list"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(EXERCISES)
+    (tmp_path / "homework.py").write_text("")
+    for argv in ([str(tmp_path / "homework.py")], [str(tmp_path), "--time-limit", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            grade.main(argv)
+        assert exit_info.value.code == 2
+    assert "ex01" in capsys.readouterr().err
+
+
+def test_course_report_of_a_missing_function(tmp_path):
+    """A notebook without the exercise's function scores zero and says which function is missing."""
+    path = tmp_path / "ex03_generator_by_transposition.py"
+    path.write_text(answers.notebook([]))
+    result = grade_exercise(path, "3.3")
+    assert result["outcome"] == "missing" and "no function named rbm_joint" in result["message"]
+    assert "3.3  rbm_joint" in format_report(path.name, [result])
