@@ -9,7 +9,9 @@ exercise scores zero ("crashed"). Either way the other exercises are graded as u
 
 Children are forked from a server process that has imported the package once
 (``forkserver``, on Linux and macOS), so each costs milliseconds; where there is no fork
-server (Windows) each child starts a fresh interpreter.
+server (Windows) each child starts a fresh interpreter. As with any use of
+:mod:`multiprocessing` in these modes, a script that calls the grader must do so under
+``if __name__ == "__main__":``; the command ``python -m refimpl.course.grade`` does.
 
 A folder of submissions holds one sub-folder per student with any of the notebooks
 ``exNN_*.ipynb`` (or ``.py``), or the notebooks directly, named ``<student>_exNN_*.ipynb``.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -46,6 +49,29 @@ STARTUP_LIMIT = 120.0
 CSV_FIELDS = ("student", "file", "exercise", "function", "label", "points", "max_points", "outcome", "message")
 _NOTEBOOK_TOKEN = re.compile(r"ex0?([1-9])(?![0-9])")
 _CONTEXTS: dict = {}
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _start_fork_server(ctx) -> None:
+    """Start the fork server with the grader imported and one thread per numerical library.
+
+    The exercises' arrays are tiny, so threads would only compete for the cores; and a server
+    without threads forks cleanly. The variables are set for the server's start only.
+    """
+    import multiprocessing.forkserver as forkserver  # POSIX only, hence imported here
+
+    ctx.set_forkserver_preload(["refimpl.course.worker"])
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    try:
+        for name in _THREAD_VARIABLES:
+            os.environ.setdefault(name, "1")
+        forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _context(start_method=None):
@@ -54,7 +80,7 @@ def _context(start_method=None):
     if method not in _CONTEXTS:
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["refimpl.course.worker"])
+            _start_fork_server(ctx)
         _CONTEXTS[method] = ctx
     return _CONTEXTS[method]
 
@@ -102,8 +128,13 @@ def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start
         sender.close()
         try:
             message = _receive(receiver, STARTUP_LIMIT)
-            if isinstance(message, tuple) and message[0] == "started":
-                message = _receive(receiver, time_limit)
+            if not (isinstance(message, tuple) and message[0] == "started"):
+                child.join(5)
+                raise RuntimeError(
+                    f"the grading process did not start (exit code {child.exitcode}); its error, if any, is printed "
+                    "above. A script that calls the grader must do so under if __name__ == '__main__': (the "
+                    "child processes import the main module).")
+            message = _receive(receiver, time_limit)
             if isinstance(message, tuple) and message[0] == "result":
                 return message[1]
             if message == "timeout":
@@ -205,12 +236,12 @@ def grade_folder(folder, out_dir=".", time_limit: float = TIME_LIMIT, start_meth
         results = {}
         for stem, exercises in NOTEBOOKS.items():
             path = notebooks.get(stem)
+            if path is not None and progress:
+                progress(f"{student}: {path.name}")
             for ex in exercises:
                 if path is None:
                     result = result_record(ex, "missing", message=f"{ex.label}: no submission of {stem}")
                 else:
-                    if progress:
-                        progress(f"{student}: {path.name}, exercise {ex.id}")
                     result = grade_exercise(path, ex.id, time_limit, start_method)
                 result["file"] = str(path.relative_to(folder)) if path is not None else ""
                 results[ex.id] = result

@@ -71,6 +71,7 @@ def log_prob(net, x0, layers):
 
 
 # %%
+# Check that log_prob agrees with refimpl's SigmoidBeliefNet.log_prob on five configurations.
 mine = log_prob(net, x0, layers)
 gap = np.max(np.abs(mine - net.log_prob(x0, layers)))
 print("log q of the five configurations:", np.round(mine, 4))
@@ -101,6 +102,7 @@ def layer_step(p_prev, weight, bias):
 # states) and step through the network; compare with `refimpl.layer_state_distributions`.
 
 # %%
+# Check that stepping from the input reproduces refimpl.layer_state_distributions, layer by layer.
 s0 = int(x0 @ 2 ** np.arange(len(x0)))  # the index of the state x0 (unit i is bit i)
 p = np.eye(2 ** len(x0))[[s0]]  # a point mass on x0, shape (1, 2**d_0)
 dists = []
@@ -126,6 +128,7 @@ def unit_marginals(p, d):
 
 
 # %%
+# Check that the marginals of those distributions are refimpl.exact_marginals.
 mine = [unit_marginals(dist[None], d)[0] for dist, d in zip(dists, net.sizes[1:], strict=True)]
 gap = max(np.max(np.abs(m - e)) for m, e in zip(mine, refimpl.exact_marginals(net, x0, backend="numpy"), strict=True))
 print("marginals of layer 3:", np.round(mine[-1], 4))

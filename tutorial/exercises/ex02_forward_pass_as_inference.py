@@ -63,6 +63,7 @@ def mean_pass(net, x0):
 
 
 # %%
+# Check that mean_pass agrees with refimpl.mean_pass (and see how far both are from exact inference).
 mine = mean_pass(net, x0)
 gap = max(np.max(np.abs(m - r)) for m, r in zip(mine, refimpl.mean_pass(net, x0), strict=True))
 exact = refimpl.exact_marginals(net, x0, backend="numpy")
@@ -87,6 +88,7 @@ def preactivation_moments(weight, bias, mu):
 
 
 # %%
+# Check that the moments of layer 2's logits agree with refimpl.preactivation_moments.
 mu1 = refimpl.mean_pass(net, x0)[0]
 mine = preactivation_moments(net.weights[1], net.biases[1], mu1)
 reference = refimpl.preactivation_moments(net, mu1, 2)
@@ -112,6 +114,7 @@ def probit_pass(net, x0):
 
 
 # %%
+# Check that probit_pass agrees with refimpl.forward_marginals(method="probit").
 mine = probit_pass(net, x0)
 reference = refimpl.forward_marginals(net, x0, method="probit")
 gap = max(np.max(np.abs(m - r)) for m, r in zip(mine, reference, strict=True))

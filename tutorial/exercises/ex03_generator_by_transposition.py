@@ -69,6 +69,7 @@ def transposed_generator(recogniser, gen_biases):
 
 
 # %%
+# Check that the generator has refimpl's parameters and shares the recogniser's arrays.
 mine = transposed_generator(recogniser, gen_biases)
 reference = refimpl.transposed_generator(recogniser, gen_biases)
 same = all(np.array_equal(a, b) for a, b in zip(mine.weights + mine.biases, reference.weights + reference.biases, strict=True))
@@ -94,6 +95,7 @@ def generate_mean(pair, y):
 
 
 # %%
+# Check that generate_mean agrees with CoupledPair.generate_mean.
 labels = np.array([0, 1, 2])
 gap = np.max(np.abs(generate_mean(pair, labels) - pair.generate_mean(labels)))
 print(f"max |mine - pair.generate_mean| = {gap:.1e}")
@@ -117,6 +119,7 @@ def rbm_joint(W, b, c):
 
 
 # %%
+# Check that rbm_joint agrees with refimpl.rbm_joint.
 W, b, c = 2.0 * rng.standard_normal((3, 4)), rng.standard_normal(3), rng.standard_normal(4)
 gap = np.max(np.abs(rbm_joint(W, b, c) - refimpl.rbm_joint(W, b, c)))
 print(f"max |mine - refimpl.rbm_joint| = {gap:.1e}")

@@ -91,6 +91,7 @@ def wake_grads(pair, x, hidden, y):
 
 
 # %%
+# Check that wake_grads agrees with refimpl.wake_value_and_grad.
 gap = max_gap(wake_grads(pair, x, hidden, y), refimpl.wake_value_and_grad(pair, x, hidden, y)[1])
 print(f"max |mine - refimpl.wake_value_and_grad| = {gap:.1e}")
 assert gap < 1e-12
@@ -125,6 +126,7 @@ def sleep_grads(pair, x_dream, hidden_dream, y):
 
 
 # %%
+# Check that sleep_grads agrees with refimpl.sleep_value_and_grad.
 gap = max_gap(sleep_grads(pair, x_d, hidden_d, y), refimpl.sleep_value_and_grad(pair, x_d, hidden_d, y)[1])
 print(f"max |mine - refimpl.sleep_value_and_grad| = {gap:.1e}")
 assert gap < 1e-12
@@ -155,6 +157,7 @@ def l1_tied_grads(pair, x, y, rng):
 
 
 # %%
+# Check that, drawing in the same order from the same generator, the step equals refimpl.l1_step_grads.
 mine = l1_tied_grads(pair, x, y, np.random.default_rng(1))
 gap = max_gap(mine, refimpl.l1_step_grads(pair, x, y, np.random.default_rng(1))[1])
 print(f"max |mine - refimpl.l1_step_grads| (same draws) = {gap:.1e}")
@@ -193,6 +196,7 @@ def l0_grads(pair, x, y):
 
 
 # %%
+# Check that l0_grads agrees with refimpl.l0_value_and_grad.
 gap = max_gap(l0_grads(pair, x, y), refimpl.l0_value_and_grad(pair, x, y)[1])
 print(f"max |mine - refimpl.l0_value_and_grad| = {gap:.1e}")
 assert gap < 1e-12

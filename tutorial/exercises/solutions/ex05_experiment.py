@@ -79,6 +79,7 @@ def is_log_likelihood(pair, x, y, K, rng):
 # should be within a few hundredths of it.
 
 # %%
+# Check that the estimates are close to the exact log p(x | y), found by enumeration.
 table = log_conditional_table(pair.generator, np.eye(3))  # axes: y, h^2, h^1, x
 exact = logsumexp(table.reshape(3, -1, 2**6), axis=1)[y, (x @ 2 ** np.arange(6)).astype(int)]
 mine = is_log_likelihood(pair, x, y, 5000, np.random.default_rng(1))
@@ -110,6 +111,7 @@ def cycle_accuracy(pair, n_per_class, rng):
 # cycle accuracy sits near chance, 1/3. The experiment's trained pairs reach 60 to 95 %.
 
 # %%
+# Check that cycle_accuracy agrees with refimpl.cycle_accuracy within sampling error.
 mine = cycle_accuracy(pair, 3000, np.random.default_rng(3))
 reference = refimpl.cycle_accuracy(pair, 3000, np.random.default_rng(4)).accuracy
 print(f"cycle accuracy: mine {mine:.3f}, refimpl {reference:.3f}")
