@@ -107,7 +107,21 @@ def main(argv) -> int:
                   file=sys.stderr, flush=True)
     noun = "notebook" if len(files) == 1 else "notebooks"
     print(f"built {len(files)} {noun} in {time.perf_counter() - total:.1f} s", flush=True)
-    return 0
+    return build_site()
+
+
+def build_site() -> int:
+    """Build the course site (``build/site/``) with ``tutorial/build_site.py`` once every notebook exists."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refimpl_build_site", HERE / "build_site.py")
+    site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site)
+    missing = site.missing_notebooks()
+    if missing:
+        print(f"site not built: {', '.join(p.name for p in missing)} not built yet", flush=True)
+        return 0
+    return site.main([])
 
 
 if __name__ == "__main__":
