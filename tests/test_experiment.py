@@ -130,7 +130,7 @@ def _one_line_error(capsys, fragment):
     (["--lr-decay", "0"], "--lr-decay must be a finite number in (0, 1]; got 0.0"),
     (["--lam", "-2"], "--lam must be a finite number in [0, 1e+06]; got -2.0"),
     (["--lam", "nan"], "--lam must be a finite number"),
-    (["--lam", "5", "--rows", "L0,L1"], "--lam applies only to the rows L2 and L2u"),
+    (["--lam", "5", "--rows", "L0,L1"], "--lam applies only to the rows L2, L2u"),
     (["--sizes", "784,2000000000,10"], "--sizes 784,2000000000,10 need"),
     (["--sizes", "784,16"], "--sizes must start with 784 (MNIST pixels) and end with 10"),
     (["--train-images", "999999999"], "train_images must be at most 10,000"),
@@ -257,3 +257,15 @@ def test_experiment_bad_numbers_exit_2_before_any_training(argv, tmp_path, capsy
     assert code == 2
     _one_line_error(capsys, argv[0])
     assert not (tmp_path / "o").exists()
+
+
+def test_scarce_label_rows_record_the_labelled_count(tmp_path):
+    """--labelled 100 runs L0 (on the 100 labelled images), S2 and S2u, and the row key records the count."""
+    argv = TINY + ["--labelled", "100", "--rows", "L0,S2,S2u", "--protocols", "threshold",
+                   "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")]
+    assert experiment.main(argv) == 0
+    rows = {r["row"]: r for r in json.loads((tmp_path / "o" / "table.json").read_text())}
+    assert sorted(rows) == ["L0", "S2", "S2u"]
+    assert all(r["settings"]["labelled"] == 100 for r in rows.values())
+    assert "log_px" in rows["S2"] and "log_px" not in rows["L0"]
+    assert "Labels kept: 100" in (tmp_path / "o" / "table.md").read_text()

@@ -4,7 +4,7 @@ r"""The MNIST experiment: does one tied pair recognise and generate well at once
 one table with the same architecture, epochs, batch size and seed, evaluates
 each on the test images, and writes ``table.json``, ``table.md``, one record
 per row in ``rows/`` and the figures in ``figures/``, all inside ``--out``,
-printing the path of every file it writes. Rows (method.md, section 5):
+printing the path of every file it writes. Rows (tutorials 4 and 5):
 
 =========  =================================================
 row        what
@@ -16,7 +16,13 @@ L2         L1 + lambda * L0, tied
 L2u        the same, untied
 RWS        reweighted wake-sleep, K = 5 (on request: ``--rows``)
 RWSu       the same, untied (on request)
+S2         semi-supervised (with ``--labelled N``): S1 wake and sleep on every
+           image, lambda * L0 on the N labelled ones, tied (on request)
+S2u        the same, untied (on request)
 =========  =================================================
+
+With ``--labelled N`` only N training labels are kept (class-balanced, chosen
+by ``--seed``): L0 then learns from those N images alone.
 
 Two protocols: ``threshold`` (images binarised at 0.5, every row) and
 ``stochastic`` (training images re-drawn as Bernoulli(grey level) every epoch,
@@ -58,7 +64,7 @@ from ..evaluation import (
     mc_class_probs,
     test_error,
 )
-from ._cli import Parser, arg_type, command_line, int_list, parse_args, run, str_list
+from ._cli import Parser, arg_type, command_line, either, int_list, parse_args, run, str_list
 from ._io import atomic_writer
 from .checkpoint import CheckpointError
 from .data import binarize, get_dataset
@@ -79,7 +85,7 @@ __all__ = ["ALL_ROWS", "FULL", "PROTOCOLS", "QUICK", "ROWS", "main", "run_experi
 
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
 #: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep.
-EXTRA_ROWS = ("RWS", "RWSu")
+EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u")
 ALL_ROWS = ROWS + EXTRA_ROWS
 GENERATIVE = ("L1", "L1u", "L2", "L2u", *EXTRA_ROWS)
 PROTOCOLS = ("threshold", "stochastic")
@@ -102,6 +108,7 @@ FULL = {
     "cycle_per_class": 1000,
     "test_images": None,  # None: all of them
     "train_images": None,  # None: all of them
+    "labelled": None,  # None: every training label; a number: scarce labels (rows L0, S2, S2u)
     "rows": ROWS,
     "protocols": PROTOCOLS,
 }
@@ -130,8 +137,9 @@ def _row_key(settings: dict, source: str) -> dict:
     """
     key = {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()
            if k not in ("rows", "protocols")}
-    if key["train_images"] is None:
-        del key["train_images"]
+    for name in ("train_images", "labelled"):
+        if key.get(name) is None:
+            key.pop(name, None)
     full_mnist = source.startswith("MNIST from")
     key["data"] = "MNIST (the four standard files, SHA-256 verified)" if full_mnist else source
     return key
@@ -153,7 +161,7 @@ def _check_settings(settings: dict) -> dict:
             check_positive_int(settings[name], name)
     check_mnist_sizes(settings["sizes"])
     common = {k: settings[k] for k in ("lam", "sizes", "epochs", "batch_size", "optimizer", "lr", "lr_decay",
-                                        "normalise", "seed")}
+                                        "normalise", "seed", "labelled")}
     return {(protocol, row): TrainConfig(method=row, binarization=protocol, **common)
             for protocol in protocols for row in rows if protocol == "threshold" or row in GENERATIVE}
 
@@ -273,7 +281,10 @@ def _markdown(table: list, settings: dict) -> str:
          f"{s['optimizer']} lr {s['lr']} x {s['lr_decay']}^(epoch-1), lambda {s['lam']} (normalise: "
          f"{s['normalise']}), seed {s['seed']}. Test error of the mean pass and of Monte Carlo with "
          f"S = {s['S']}; log-likelihoods by importance sampling with K = {s['K']} (nats per test image); "
-         f"cycle accuracy over {s['cycle_per_class']} generated images per class."),
+         f"cycle accuracy over {s['cycle_per_class']} generated images per class."
+         + ("" if s.get("labelled") is None else
+            f" Labels kept: {s['labelled']} (class-balanced, chosen by the seed); the other training images "
+            "are used without their labels.")),
         "",
         ("| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x｜y) | log p(x) "
          "| cycle acc. | train s | eval s |"),
@@ -402,7 +413,10 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m refimpl.lab.experiment``."""
-    p = Parser(prog="python -m refimpl.lab.experiment", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m refimpl.lab.experiment",
+               description="Does one tied pair recognise and generate well at once? Train and evaluate "
+                           "every row of the table of tutorial 5 and write table.json, table.md, rows/ and "
+                           "figures/ into --out, printing each path. Rerunning the same command resumes.")
     f = FULL
     p.add_argument("--data", default="embedded",
                    help="'embedded' (the subset shipped with the package), 'download' (full MNIST, "
@@ -446,7 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate on the first N test images only; default: all of them")
     p.add_argument("--train-images", type=arg_type("--train-images", check_positive_int, parse=int),
                    help="train on the first N training images only; default: all of them")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars (one line per step)")
+    p.add_argument("--labelled", type=arg_type("--labelled", check_positive_int, parse=int),
+                   help="keep the labels of N training images only (class-balanced, chosen by --seed), for "
+                        "the rows L0, S2 and S2u; default: every label")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars nor lines per epoch (the lines per row and file stay)")
     return p
 
 
@@ -462,15 +480,16 @@ def main(argv=None) -> int:
     if isinstance(args, int):
         return args
     settings = dict(QUICK if args.quick else FULL)
-    for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "K",
-                 "S", "test_images", "train_images"):
+    for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "labelled",
+                 "K", "S", "test_images", "train_images"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
     for option, name in (("--lam", "lam"), ("--normalise", "normalise")):
         if getattr(args, name) is not None and not set(settings["rows"]) & set(HYBRID):
-            print(f"{parser.prog}: error: {option} applies only to the rows {' and '.join(HYBRID)}; --rows "
-                  f"{','.join(settings['rows'])} has neither: drop {option} (see --help)", file=sys.stderr)
+            print(f"{parser.prog}: error: {option} applies only to the rows {either(HYBRID)}; --rows "
+                  f"{','.join(settings['rows'])} has none of them: drop {option} (see --help)",
+                  file=sys.stderr)
             return 2
     out = Path(args.out or ("runs/quick/results" if args.quick else "results"))
     work = Path(args.work or ("runs/quick/work" if args.quick else "runs/experiment"))
