@@ -120,8 +120,7 @@ EXERCISES = [
     Exercise(
         id="5.1", notebook=NOTEBOOK, function="is_log_likelihood", label="IS log-likelihood",
         title="the importance-sampled log-likelihood",
-        hint="IS log-likelihood: implement log (1/K) sum_k p(x, h_k | y) / q(h_k | x) with K samples "
-             "h_k ~ q(h | x) from the recogniser",
+        hint="IS log-likelihood: implement log mean_k p(x, h_k | y) / q(h_k | x), h_k ~ q(h | x)",
         checks=(
             Check("Check that is_log_likelihood returns one finite number per image", 1, _is_shape),
             Check(f"Check that at K = 1 the estimates average to the exact ELBO ({REPEATS} runs; enumeration; "
@@ -134,8 +133,7 @@ EXERCISES = [
     Exercise(
         id="5.2", notebook=NOTEBOOK, function="cycle_accuracy", label="cycle accuracy",
         title="cycle accuracy",
-        hint="cycle accuracy: implement the fraction of images generated for each class (M10) that the "
-             "recogniser's mean pass (M6) assigns to that class",
+        hint="cycle accuracy: implement the fraction of generated images recognised as their class",
         checks=(
             Check("Check that cycle_accuracy returns a fraction in [0, 1]", 1, _cycle_fraction),
             Check(f"Check that cycle_accuracy over {N_PER_CLASS} images per class is within 5 standard errors "

@@ -143,8 +143,7 @@ EXERCISES = [
     Exercise(
         id="2.2", notebook=NOTEBOOK, function="preactivation_moments", label="A1",
         title="the moments of the logits under A1",
-        hint="A1: implement the mean and the variance of the logits a = W x + b "
-             "when the units of x are independent Bernoulli(mu)",
+        hint="A1: implement the mean and variance of the logits when x has independent units",
         checks=(
             Check("Check that the mean of the logits matches enumeration of the factorised layer (A1)", 1,
                   _moments_mean),
@@ -155,7 +154,7 @@ EXERCISES = [
     ),
     Exercise(
         id="2.3", notebook=NOTEBOOK, function="probit_pass", label="M8", title="the probit-corrected pass",
-        hint="M8: implement the forward pass with the probit correction of each logit by its A1 variance",
+        hint="M8: implement the forward pass with the probit correction of each logit",
         checks=(
             Check("Check that layer 1 is the exact marginal (its logits have no variance)", 1,
                   lambda func: _first_layer_exact(func, "probit_pass")),

@@ -162,7 +162,7 @@ EXERCISES = [
     Exercise(
         id="3.1", notebook=NOTEBOOK, function="transposed_generator", label="M9",
         title="the generator by transposition",
-        hint="M9: implement the generator that uses the recogniser's own W^k, transposed, with biases c^{k-1}",
+        hint="M9: implement the generator that uses the recogniser's W^k, transposed and tied",
         checks=(
             Check("Check that every generator layer has the conditional of M9, for every pair of states, "
                   "on a rectangular and a square pair", 1, _transposed_conditionals),
@@ -175,7 +175,7 @@ EXERCISES = [
     ),
     Exercise(
         id="3.2", notebook=NOTEBOOK, function="generate_mean", label="M10", title="the generator's mean pass",
-        hint="M10: implement the generator's mean pass from the one-hot labels down to the mean images nu^0",
+        hint="M10: implement the generator's mean pass from the one-hot labels to the images",
         checks=(
             Check("Check that generate_mean returns one mean image in (0, 1) per label", 1, _generate_mean_shape),
             Check("Check that a one-layer generator's mean image is its exact marginal p(x_i = 1 | y), by enumeration",
@@ -187,8 +187,7 @@ EXERCISES = [
     ),
     Exercise(
         id="3.3", notebook=NOTEBOOK, function="rbm_joint", label="M11", title="the RBM joint of a tied layer",
-        hint="M11: implement the RBM joint p(v, h) proportional to exp(h^T W v + b^T h + c^T v) "
-             "as a normalised table over the states of v and h",
+        hint="M11: implement the RBM joint p(v, h) as a normalised table over all states",
         checks=(
             Check("Check that rbm_joint returns a table of shape (2**d_v, 2**d_h) that sums to 1", 1, _rbm_normalised),
             Check("Check that every entry of the table is the RBM probability, states in the package's bit order", 1,

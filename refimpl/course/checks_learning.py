@@ -173,8 +173,7 @@ def _no_generator_part(func):
 EXERCISES = [
     Exercise(
         id="4.1", notebook=NOTEBOOK, function="wake_grads", label="L1", title="the wake gradient",
-        hint="L1: implement the gradient of the wake term G = mean log p(x, h | y) at fixed states, "
-             "for the generator's use of W^k (transposed) and for c^{k-1}",
+        hint="L1: implement the gradient of the wake term G = mean log p(x, h | y), fixed states",
         checks=(
             Check("Check that wake_grads returns gradients shaped like the pair's parameters", 1,
                   lambda func: _shapes(func, lambda: _case(*CASES[0]), "wake_grads")),
@@ -187,8 +186,7 @@ EXERCISES = [
     ),
     Exercise(
         id="4.2", notebook=NOTEBOOK, function="sleep_grads", label="L1", title="the sleep gradient",
-        hint="L1: implement the gradient of the sleep term R = mean log q(h, y | x) at fixed (dreamed) states, "
-             "for W^k and b^k, with the softmax top",
+        hint="L1: implement the gradient of the sleep term R = mean log q(h, y | x), fixed states",
         checks=(
             Check("Check that sleep_grads returns gradients shaped like the pair's parameters", 1,
                   lambda func: _shapes(func, lambda: _case(*CASES[0]), "sleep_grads")),
@@ -201,8 +199,7 @@ EXERCISES = [
     ),
     Exercise(
         id="4.3", notebook=NOTEBOOK, function="l1_tied_grads", label="L1", title="one wake-sleep step, tied",
-        hint="L1: implement one wake-sleep step of the tied pair: sample h ~ q(h | x) and dreams for the same "
-             "labels, and return the sum of both gradients (each W^k has two roles)",
+        hint="L1: implement one wake-sleep step of the tied pair, the two roles of W^k summed",
         checks=(
             Check("Check that l1_tied_grads returns gradients shaped like the pair's parameters", 1, _step_shapes),
             Check(f"Check that, averaged over {N_STEPS} steps, the gradient of each shared W^k matches the exact "
@@ -215,7 +212,7 @@ EXERCISES = [
     ),
     Exercise(
         id="4.4", notebook=NOTEBOOK, function="l0_grads", label="L0", title="the L0 backward pass",
-        hint="L0: implement backpropagation through the mean pass for the mean of log q~(y | x)",
+        hint="L0: implement backpropagation through the mean pass for mean log q~(y | x)",
         checks=(
             Check("Check that l0_grads returns gradients shaped like the pair's parameters, zero for the generator",
                   1, _no_generator_part),

@@ -136,8 +136,7 @@ def _unit_marginals_random(func):
 EXERCISES = [
     Exercise(
         id="1.1", notebook=NOTEBOOK, function="log_prob", label="M3", title="the complete-data log-probability",
-        hint="M3: implement the complete-data log-probability log q(x^1..x^n | x^0), "
-             "a sum of per-unit terms computed from the logits",
+        hint="M3: implement the complete-data log-probability, per-unit terms from the logits",
         checks=(
             Check("Check that log_prob returns one finite number per sample", 1, _log_prob_shape),
             Check("Check that log_prob equals the log of the product of the M1 conditionals", 1, _log_prob_value),
@@ -149,8 +148,7 @@ EXERCISES = [
     ),
     Exercise(
         id="1.2", notebook=NOTEBOOK, function="layer_step", label="M4", title="one step of the layer recursion",
-        hint="M4: implement one step of the layer recursion, "
-             "q(x^{k+1} | x^0) = sum over x^k of q(x^k | x^0) q(x^{k+1} | x^k)",
+        hint="M4: implement one step of the layer recursion, q(x^{k+1} | x^0) from q(x^k | x^0)",
         checks=(
             Check("Check that one step from a point mass on state s gives q(x^{k+1} | x^k = s) of M1, "
                   "states in the package's bit order", 1, _layer_step_point_masses),
@@ -162,7 +160,7 @@ EXERCISES = [
     ),
     Exercise(
         id="1.3", notebook=NOTEBOOK, function="unit_marginals", label="M4", title="per-unit marginals of a layer",
-        hint="M4: implement the per-unit marginals q(x_i = 1) of a distribution over a layer's 2**d states",
+        hint="M4: implement the per-unit marginals of a distribution over a layer's states",
         checks=(
             Check("Check that a point mass on state s gives the bits of s, unit i = bit i (the package's order)", 1,
                   _unit_marginals_point_masses),

@@ -67,7 +67,7 @@ print(net, "x0 =", x0)
 # %%
 def log_prob(net, x0, layers):
     """log q(x^1..x^n | x^0) of S configurations, one number per row of the layers (M3)."""
-    raise NotImplementedError("M3: implement the complete-data log-probability log q(x^1..x^n | x^0), a sum of per-unit terms computed from the logits")
+    raise NotImplementedError("M3: implement the complete-data log-probability, per-unit terms from the logits")
 
 
 # %%
@@ -93,8 +93,8 @@ assert gap < 1e-10
 
 # %%
 def layer_step(p_prev, weight, bias):
-    """The distribution of layer k + 1 from that of layer k, both over all states: (B, 2**d_k) -> (B, 2**d_{k+1}) (M4)."""
-    raise NotImplementedError("M4: implement one step of the layer recursion, q(x^{k+1} | x^0) = sum over x^k of q(x^k | x^0) q(x^{k+1} | x^k)")
+    """The distribution of layer k + 1 from that of layer k, over all states: (B, 2**d_k) -> (B, 2**d_{k+1}) (M4)."""
+    raise NotImplementedError("M4: implement one step of the layer recursion, q(x^{k+1} | x^0) from q(x^k | x^0)")
 
 
 # %% [markdown]
@@ -124,13 +124,14 @@ assert gap < 1e-12
 # %%
 def unit_marginals(p, d):
     """Per-unit marginals q(x_i = 1) of distributions over the 2**d states of a layer: (B, 2**d) -> (B, d)."""
-    raise NotImplementedError("M4: implement the per-unit marginals q(x_i = 1) of a distribution over a layer's 2**d states")
+    raise NotImplementedError("M4: implement the per-unit marginals of a distribution over a layer's states")
 
 
 # %%
 # Check that the marginals of those distributions are refimpl.exact_marginals.
 mine = [unit_marginals(dist[None], d)[0] for dist, d in zip(dists, net.sizes[1:], strict=True)]
-gap = max(np.max(np.abs(m - e)) for m, e in zip(mine, refimpl.exact_marginals(net, x0, backend="numpy"), strict=True))
+exact = refimpl.exact_marginals(net, x0, backend="numpy")
+gap = max(np.max(np.abs(m - e)) for m, e in zip(mine, exact, strict=True))
 print("marginals of layer 3:", np.round(mine[-1], 4))
 print(f"max |mine - refimpl.exact_marginals| = {gap:.1e}")
 assert gap < 1e-12

@@ -64,15 +64,16 @@ pair.params["c1"][:] = rng.standard_normal(4)
 
 # %%
 def transposed_generator(recogniser, gen_biases):
-    """The SigmoidBeliefNet x^n -> ... -> x^0 with weights (W^n)^T, ..., (W^1)^T (views) and biases c^{n-1}, ..., c^0 (M9)."""
-    raise NotImplementedError("M9: implement the generator that uses the recogniser's own W^k, transposed, with biases c^{k-1}")
+    """The SigmoidBeliefNet x^n -> ... -> x^0: weights (W^n)^T, ..., (W^1)^T (views), biases c^{n-1}, ..., c^0 (M9)."""
+    raise NotImplementedError("M9: implement the generator that uses the recogniser's W^k, transposed and tied")
 
 
 # %%
 # Check that the generator has refimpl's parameters and shares the recogniser's arrays.
 mine = transposed_generator(recogniser, gen_biases)
 reference = refimpl.transposed_generator(recogniser, gen_biases)
-same = all(np.array_equal(a, b) for a, b in zip(mine.weights + mine.biases, reference.weights + reference.biases, strict=True))
+pairs = zip(mine.weights + mine.biases, reference.weights + reference.biases, strict=True)
+same = all(np.array_equal(a, b) for a, b in pairs)
 tied = all(np.shares_memory(g, w) for g, w in zip(mine.weights, reversed(recogniser.weights), strict=True))
 print(mine, "| same parameters as refimpl:", same, "| tied:", tied)
 assert same and tied
@@ -91,7 +92,7 @@ assert same and tied
 # %%
 def generate_mean(pair, y):
     """The generator's mean pass from the one-hot labels down to the mean images nu^0, shape (B, d_0) (M10)."""
-    raise NotImplementedError("M10: implement the generator's mean pass from the one-hot labels down to the mean images nu^0")
+    raise NotImplementedError("M10: implement the generator's mean pass from the one-hot labels to the images")
 
 
 # %%
@@ -115,7 +116,7 @@ assert gap < 1e-12
 # %%
 def rbm_joint(W, b, c):
     """The normalised table p(v, h) of the RBM exp(h^T W v + b^T h + c^T v), shape (2**d_v, 2**d_h) (M11)."""
-    raise NotImplementedError("M11: implement the RBM joint p(v, h) proportional to exp(h^T W v + b^T h + c^T v) as a normalised table over the states of v and h")
+    raise NotImplementedError("M11: implement the RBM joint p(v, h) as a normalised table over all states")
 
 
 # %%

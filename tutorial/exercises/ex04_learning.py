@@ -77,7 +77,7 @@ def max_gap(mine, reference):
 # %%
 def wake_grads(pair, x, hidden, y):
     """Gradient of the wake term G = mean log p(x, h | y) at fixed states: entries W1..Wn and c0..c{n-1} (L1)."""
-    raise NotImplementedError("L1: implement the gradient of the wake term G = mean log p(x, h | y) at fixed states, for the generator's use of W^k (transposed) and for c^{k-1}")
+    raise NotImplementedError("L1: implement the gradient of the wake term G = mean log p(x, h | y), fixed states")
 
 
 # %%
@@ -101,7 +101,7 @@ assert gap < 1e-12
 # %%
 def sleep_grads(pair, x_dream, hidden_dream, y):
     """Gradient of the sleep term R = mean log q(h, y | x) at fixed states: entries W1..Wn and b1..bn (L1)."""
-    raise NotImplementedError("L1: implement the gradient of the sleep term R = mean log q(h, y | x) at fixed (dreamed) states, for W^k and b^k, with the softmax top")
+    raise NotImplementedError("L1: implement the gradient of the sleep term R = mean log q(h, y | x), fixed states")
 
 
 # %%
@@ -126,7 +126,7 @@ assert gap < 1e-12
 # %%
 def l1_tied_grads(pair, x, y, rng):
     """One stochastic L1 step of a tied pair: wake at h ~ q(h | x), sleep at dreams for y, gradients summed (L1)."""
-    raise NotImplementedError("L1: implement one wake-sleep step of the tied pair: sample h ~ q(h | x) and dreams for the same labels, and return the sum of both gradients (each W^k has two roles)")
+    raise NotImplementedError("L1: implement one wake-sleep step of the tied pair, the two roles of W^k summed")
 
 
 # %%
@@ -152,7 +152,7 @@ assert gap < 1e-12
 # %%
 def l0_grads(pair, x, y):
     """Backpropagation through the mean pass: gradient of mean log q~(y | x), entries W1..Wn and b1..bn (L0)."""
-    raise NotImplementedError("L0: implement backpropagation through the mean pass for the mean of log q~(y | x)")
+    raise NotImplementedError("L0: implement backpropagation through the mean pass for mean log q~(y | x)")
 
 
 # %%

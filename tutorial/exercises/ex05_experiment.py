@@ -63,7 +63,7 @@ y = rng.integers(0, 3, 6)  # and labels
 # %%
 def is_log_likelihood(pair, x, y, K, rng):
     """Importance-sampled log p(x | y) per image, K samples h ~ q(h | x) each: shape (B,)."""
-    raise NotImplementedError("IS log-likelihood: implement log (1/K) sum_k p(x, h_k | y) / q(h_k | x) with K samples h_k ~ q(h | x) from the recogniser")
+    raise NotImplementedError("IS log-likelihood: implement log mean_k p(x, h_k | y) / q(h_k | x), h_k ~ q(h | x)")
 
 
 # %% [markdown]
@@ -92,7 +92,7 @@ assert np.max(np.abs(mine - exact)) < 0.2  # the error is about 0.03 with K = 50
 # %%
 def cycle_accuracy(pair, n_per_class, rng):
     """Fraction of images x ~ p(x | y), n_per_class per class, whose mean-pass class is y."""
-    raise NotImplementedError("cycle accuracy: implement the fraction of images generated for each class (M10) that the recogniser's mean pass (M6) assigns to that class")
+    raise NotImplementedError("cycle accuracy: implement the fraction of generated images recognised as their class")
 
 
 # %% [markdown]

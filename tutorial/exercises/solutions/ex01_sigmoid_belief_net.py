@@ -100,7 +100,7 @@ assert gap < 1e-10
 
 # %%
 def layer_step(p_prev, weight, bias):
-    """The distribution of layer k + 1 from that of layer k, both over all states: (B, 2**d_k) -> (B, 2**d_{k+1}) (M4)."""
+    """The distribution of layer k + 1 from that of layer k, over all states: (B, 2**d_k) -> (B, 2**d_{k+1}) (M4)."""
     ### BEGIN SOLUTION
     d_next, d_prev = weight.shape
     s, t = binary_states(d_prev), binary_states(d_next)  # unit i of state s is bit i of s
@@ -145,7 +145,8 @@ def unit_marginals(p, d):
 # %%
 # Check that the marginals of those distributions are refimpl.exact_marginals.
 mine = [unit_marginals(dist[None], d)[0] for dist, d in zip(dists, net.sizes[1:], strict=True)]
-gap = max(np.max(np.abs(m - e)) for m, e in zip(mine, refimpl.exact_marginals(net, x0, backend="numpy"), strict=True))
+exact = refimpl.exact_marginals(net, x0, backend="numpy")
+gap = max(np.max(np.abs(m - e)) for m, e in zip(mine, exact, strict=True))
 print("marginals of layer 3:", np.round(mine[-1], 4))
 print(f"max |mine - refimpl.exact_marginals| = {gap:.1e}")
 assert gap < 1e-12

@@ -64,7 +64,7 @@ pair.params["c1"][:] = rng.standard_normal(4)
 
 # %%
 def transposed_generator(recogniser, gen_biases):
-    """The SigmoidBeliefNet x^n -> ... -> x^0 with weights (W^n)^T, ..., (W^1)^T (views) and biases c^{n-1}, ..., c^0 (M9)."""
+    """The SigmoidBeliefNet x^n -> ... -> x^0: weights (W^n)^T, ..., (W^1)^T (views), biases c^{n-1}, ..., c^0 (M9)."""
     ### BEGIN SOLUTION
     weights = [w.T for w in reversed(recogniser.weights)]  # the same matrices, transposed: views
     return SigmoidBeliefNet(weights, list(reversed(gen_biases)), copy=False)
@@ -75,7 +75,8 @@ def transposed_generator(recogniser, gen_biases):
 # Check that the generator has refimpl's parameters and shares the recogniser's arrays.
 mine = transposed_generator(recogniser, gen_biases)
 reference = refimpl.transposed_generator(recogniser, gen_biases)
-same = all(np.array_equal(a, b) for a, b in zip(mine.weights + mine.biases, reference.weights + reference.biases, strict=True))
+pairs = zip(mine.weights + mine.biases, reference.weights + reference.biases, strict=True)
+same = all(np.array_equal(a, b) for a, b in pairs)
 tied = all(np.shares_memory(g, w) for g, w in zip(mine.weights, reversed(recogniser.weights), strict=True))
 print(mine, "| same parameters as refimpl:", same, "| tied:", tied)
 assert same and tied
