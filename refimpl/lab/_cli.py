@@ -13,7 +13,7 @@ import re
 import shlex
 import sys
 
-__all__ = ["Parser", "arg_type", "command_line", "int_list", "parse_args", "run", "str_list"]
+__all__ = ["Parser", "arg_type", "command_line", "either", "int_list", "parse_args", "run", "str_list"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,6 +64,12 @@ def arg_type(option: str, check, *args, parse=float, **kwargs):
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return convert
+
+
+def either(words) -> str:
+    """``("L2", "L2u", "S2")`` -> ``"L2, L2u or S2"``."""
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def parse_args(parser: argparse.ArgumentParser, argv):

@@ -76,10 +76,16 @@ from tqdm import tqdm
 
 from .._validation import check_choice, check_layer_sizes, check_positive_int, check_real
 from ..coupled import CoupledPair
-from ..learning import (NORMALISE, l0_value_and_grad, l1_step_grads, l2_step_grads, rws_step_grads,
-                        semi_step_grads)
+from ..learning import (
+    NORMALISE,
+    l0_value_and_grad,
+    l1_step_grads,
+    l2_step_grads,
+    rws_step_grads,
+    semi_step_grads,
+)
 from ..optim import SGD, Adam
-from ._cli import Parser, arg_type, command_line, int_list, parse_args, run
+from ._cli import Parser, arg_type, command_line, either, int_list, parse_args, run
 from ._io import atomic_writer
 from .checkpoint import CHECKPOINT_JSON, CheckpointError, has_checkpoint, load_checkpoint, save_checkpoint
 from .data import N_CLASSES, binarize, get_dataset
@@ -673,7 +679,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue the checkpoint in --out (same settings, more --epochs)")
     group.add_argument("--overwrite", action="store_true",
                        help="start afresh even if --out holds a checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (per-epoch lines only)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="print only the final result: no progress bar, no line per epoch")
     return p
 
 
@@ -690,7 +697,7 @@ def main(argv=None) -> int:
         return args
     for option, (field, by, users) in _ONLY_FOR.items():
         if getattr(args, field) is not None and getattr(args, by) not in users:
-            print(f"{parser.prog}: error: {option} applies only to --{by} {' or '.join(users)}; "
+            print(f"{parser.prog}: error: {option} applies only to --{by} {either(users)}; "
                   f"--{by} {getattr(args, by)} ignores it: drop {option} (see --help)", file=sys.stderr)
             return 2
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
