@@ -1,0 +1,241 @@
+r"""Studies over several seeds: the main table with error bars, and the scarce-label table.
+
+Each study is one command that runs :func:`refimpl.lab.experiment.run_experiment`
+once per seed (and per number of kept labels) into its own folder, so an
+interrupted study resumes where it stopped, then writes ``table.json`` and
+``table.md`` with every cell as mean ± standard deviation over the seeds and the
+paired differences (per seed, then mean ± sd) that the verdicts rest on::
+
+    python -m refimpl.lab.studies seeds --data download --out results/seeds
+    python -m refimpl.lab.studies scarce --data download --out results/scarce
+
+``seeds`` runs the main table (threshold protocol) for ``--seeds`` (default 0,1,2);
+``scarce`` runs L0 on the labelled images alone and the tied (S2) and untied (S2u)
+pairs learning generatively from every image plus L0 on the labelled ones, for
+``--plan`` (default ``100:0,1,2/1000:0``: 100 labels over three seeds, 1,000 over one).
+The other options are those of ``python -m refimpl.lab.experiment``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import check_positive_int
+from ._cli import Parser, arg_type, int_list, parse_args, run
+from ._io import atomic_writer
+from .experiment import FULL, run_experiment
+from .train import check_mnist_sizes
+
+__all__ = ["COLUMNS", "run_scarce", "run_seeds", "summarise", "main"]
+
+#: Columns summarised over seeds: record key -> (heading, scale, format).
+COLUMNS = {
+    "test_error_mean_pass": ("test error (mean pass)", 100.0, ".2f"),
+    "test_error_mc": ("test error (MC)", 100.0, ".2f"),
+    "log_px_y": ("log p(x｜y)", 1.0, ".2f"),
+    "log_px": ("log p(x)", 1.0, ".2f"),
+    "cycle_accuracy": ("cycle acc.", 100.0, ".1f"),
+}
+#: The paired differences of the main table: (name, row a, row b, column) -> a - b per seed.
+SEED_DIFFERENCES = (
+    ("L2 − L0 test error (points)", "L2", "L0", "test_error_mean_pass"),
+    ("L2u − L0 test error (points)", "L2u", "L0", "test_error_mean_pass"),
+    ("L2 − L2u log p(x) (nats)", "L2", "L2u", "log_px"),
+    ("L1 − L1u cycle accuracy (points)", "L1", "L1u", "cycle_accuracy"),
+    ("L2 − L2u cycle accuracy (points)", "L2", "L2u", "cycle_accuracy"),
+)
+SCARCE_DIFFERENCES = (
+    ("S2 − L0 test error (points)", "S2", "L0", "test_error_mean_pass"),
+    ("S2u − L0 test error (points)", "S2u", "L0", "test_error_mean_pass"),
+    ("S2 − S2u test error (points)", "S2", "S2u", "test_error_mean_pass"),
+    ("S2 − S2u log p(x) (nats)", "S2", "S2u", "log_px"),
+)
+
+
+def _mean_sd(values) -> dict:
+    """Mean, sample standard deviation (None for one value) and count."""
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else None, "n": int(v.size),
+            "values": [float(x) for x in v]}
+
+
+def summarise(tables: dict, differences) -> dict:
+    """Mean ± sd over seeds of every (row, column), and the paired differences.
+
+    Parameters
+    ----------
+    tables : dict of int -> list of dict
+        The row records of each seed (``table.json`` of one experiment run).
+    differences : sequence of (name, row_a, row_b, column)
+
+    Returns
+    -------
+    dict
+        ``{"rows": {row: {column: {"mean", "sd", "n", "values"}}}, "differences": {name: {...}}}``;
+        error and accuracy columns stay fractions, as in the row records.
+
+    Examples
+    --------
+    >>> t = {s: [{"row": "A", "test_error_mean_pass": e}] for s, e in ((0, 0.1), (1, 0.3))}
+    >>> round(summarise(t, [])["rows"]["A"]["test_error_mean_pass"]["sd"], 4)
+    0.1414
+    """
+    rows: dict = {}
+    for table in tables.values():
+        for record in table:
+            for column in COLUMNS:
+                if record.get(column) is not None:
+                    rows.setdefault(record["row"], {}).setdefault(column, []).append(record[column])
+    out = {"rows": {row: {c: _mean_sd(v) for c, v in cols.items()} for row, cols in rows.items()},
+           "differences": {}}
+    for name, a, b, column in differences:
+        diffs = []
+        for table in tables.values():
+            by_row = {r["row"]: r for r in table}
+            if a in by_row and b in by_row and by_row[a].get(column) is not None:
+                diffs.append(by_row[a][column] - by_row[b][column])
+        if diffs:
+            out["differences"][name] = _mean_sd(diffs)
+    return out
+
+
+def _cell(stat, scale, spec) -> str:
+    if stat is None:
+        return "–"
+    sd = "" if stat["sd"] is None else f" ± {scale * stat['sd']:{spec}}"
+    return f"{scale * stat['mean']:{spec}}{sd}"
+
+
+def _markdown(summary: dict, title: str) -> str:
+    lines = [title, "", "| row | seeds | " + " | ".join(h for h, _, _ in COLUMNS.values()) + " |",
+             "|---|---:|" + "---:|" * len(COLUMNS)]
+    for row, cols in summary["rows"].items():
+        n = max(stat["n"] for stat in cols.values())
+        lines.append(f"| {row} | {n} | " + " | ".join(_cell(cols.get(c), *COLUMNS[c][1:]) for c in COLUMNS) + " |")
+    if summary["differences"]:
+        lines += ["", "Paired differences (per seed, then mean ± sd over seeds):", "",
+                  "| difference | seeds | mean ± sd | per seed |", "|---|---:|---:|---|"]
+        for name, stat in summary["differences"].items():
+            scale = 1.0 if "nats" in name else 100.0
+            per_seed = ", ".join(f"{scale * v:.2f}" for v in stat["values"])
+            lines.append(f"| {name} | {stat['n']} | {_cell(stat, scale, '.2f')} | {per_seed} |")
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_writer(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path}", flush=True)
+
+
+def run_seeds(data, out, work, seeds=(0, 1, 2), settings=None, progress=True) -> dict:
+    """The main table (threshold protocol) once per seed, then its summary; returns the summary."""
+    out, work = Path(out), Path(work)
+    tables = {}
+    for seed in seeds:
+        run_settings = {"protocols": ("threshold",), **(settings or {}), "seed": seed}
+        tables[seed] = run_experiment(data, out / f"seed{seed}", work / f"seed{seed}", run_settings, progress)
+    summary = summarise(tables, SEED_DIFFERENCES)
+    summary["seeds"] = list(seeds)
+    _write(out / "table.json", json.dumps(summary, indent=1))
+    title = (f"The main table over seeds {', '.join(map(str, seeds))} (threshold protocol, settings of "
+             "`results/table.md`); errors and accuracies in %, log-likelihoods in nats per test image; "
+             "mean ± sample standard deviation over the seeds.")
+    _write(out / "table.md", _markdown(summary, title))
+    return summary
+
+
+def run_scarce(data, out, work, plan=None, settings=None, progress=True) -> dict:
+    """L0, S2 and S2u with few labels, per (labels, seed) of ``plan``; returns the summaries by label count."""
+    plan = {100: (0, 1, 2), 1000: (0,)} if plan is None else plan
+    out, work = Path(out), Path(work)
+    summaries, text = {}, []
+    for labelled, seeds in plan.items():
+        tables = {}
+        for seed in seeds:
+            run_settings = {"protocols": ("threshold",), "rows": ("L0", "S2", "S2u"), **(settings or {}),
+                            "seed": seed, "labelled": labelled}
+            folder = f"labelled{labelled}/seed{seed}"
+            tables[seed] = run_experiment(data, out / folder, work / folder, run_settings, progress)
+        summaries[labelled] = dict(summarise(tables, SCARCE_DIFFERENCES), seeds=list(seeds))
+        text.append(_markdown(summaries[labelled], f"### {labelled} labelled images, seeds "
+                                                   f"{', '.join(map(str, seeds))}"))
+    _write(out / "table.json", json.dumps({str(k): v for k, v in summaries.items()}, indent=1))
+    header = ("Scarce labels (threshold protocol): L0 learns from the labelled images alone; S2 (tied) and S2u "
+              "(untied) learn generatively from every training image and discriminatively (λ · L0) from the "
+              "labelled ones. Errors and accuracies in %, log-likelihoods in nats per test image; mean ± "
+              "sample standard deviation over the seeds.\n\n")
+    _write(out / "table.md", header + "\n".join(text))
+    return summaries
+
+
+def _plan(text: str) -> dict:
+    """``"100:0,1,2/1000:0"`` -> {100: (0, 1, 2), 1000: (0,)}."""
+    plan = {}
+    for part in text.split("/"):
+        labelled, _, seeds = part.partition(":")
+        plan[check_positive_int(int(labelled), "labelled")] = tuple(
+            check_positive_int(int(s), "seed", 0) for s in seeds.split(","))
+    return plan
+
+
+def _seeds(values, name):
+    return tuple(check_positive_int(v, name, 0) for v in values)
+
+
+def build_parser():
+    p = Parser(prog="python -m refimpl.lab.studies",
+               description="Run a study over several seeds (resumable) and write its summary table.")
+    p.add_argument("study", choices=("seeds", "scarce"),
+                   help="seeds: the main table over --seeds; scarce: L0, S2, S2u with few labels over --plan")
+    p.add_argument("--data", default="embedded",
+                   help="'embedded', 'download' (full MNIST into ~/.cache/refimpl/mnist) or a folder of the four "
+                        "MNIST files; default %(default)s")
+    p.add_argument("--out", required=True, help="folder for the per-seed results and the summary table")
+    p.add_argument("--work", help="folder for checkpoints; default runs/<study>")
+    p.add_argument("--seeds", type=arg_type("--seeds", _seeds, parse=int_list), default=(0, 1, 2),
+                   help="seeds of the seeds study, comma-separated; default 0,1,2")
+    p.add_argument("--plan", type=arg_type("--plan", lambda v, name: v, parse=_plan),
+                   help="scarce study: labels:seeds groups separated by '/'; default 100:0,1,2/1000:0")
+    p.add_argument("--epochs", type=arg_type("--epochs", check_positive_int, parse=int),
+                   help=f"epochs per row; default {FULL['epochs']}")
+    p.add_argument("--sizes", type=arg_type("--sizes", check_mnist_sizes, parse=int_list),
+                   help="layer widths; default 784,500,500,10")
+    p.add_argument("--quick", action="store_true",
+                   help="the experiment's quick settings (embedded data, tiny net), to try the pipeline")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv=None) -> int:
+    """Run ``python -m refimpl.lab.studies``; 0 on success, 2 for wrong arguments, 1 if a run fails."""
+    from .experiment import QUICK
+
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    if isinstance(args, int):
+        return args
+    drop = ("seed", "protocols", "rows", "labelled")  # each study sets these itself
+    settings = {k: v for k, v in QUICK.items() if k not in drop} if args.quick else {}
+    for name in ("epochs", "sizes"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    work = args.work or f"runs/{args.study}"
+
+    def study() -> int:
+        if args.study == "seeds":
+            run_seeds(args.data, args.out, work, args.seeds, settings, not args.no_progress)
+        else:
+            run_scarce(args.data, args.out, work, args.plan, settings, not args.no_progress)
+        print(Path(args.out, "table.md").read_text())
+        return 0
+
+    return run(parser.prog, study, lambda: f"rerun the same command to resume from the rows already in {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

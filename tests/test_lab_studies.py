@@ -1,0 +1,42 @@
+"""The studies over seeds: mean ± sd and paired differences, and the scarce-label command end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from refimpl.lab import studies
+
+
+def _record(row, error, log_px=None):
+    return {"row": row, "test_error_mean_pass": error, "log_px": log_px}
+
+
+def test_summary_is_the_mean_and_sample_sd_over_seeds_and_pairs_rows_by_seed():
+    """Cells are mean and sample sd (ddof 1) written out here; differences are taken seed by seed first."""
+    tables = {0: [_record("L0", 0.02), _record("L2", 0.03, -130.0), _record("L2u", 0.025, -95.0)],
+              1: [_record("L0", 0.04), _record("L2", 0.04, -140.0), _record("L2u", 0.02, -97.0)],
+              2: [_record("L0", 0.03), _record("L2", 0.035, -135.0), _record("L2u", 0.03, -99.0)]}
+    summary = studies.summarise(tables, studies.SEED_DIFFERENCES)
+    l2 = summary["rows"]["L2"]["test_error_mean_pass"]
+    assert math.isclose(l2["mean"], 0.035) and math.isclose(l2["sd"], 0.005) and l2["n"] == 3
+    diff = summary["differences"]["L2 − L0 test error (points)"]
+    assert [round(v, 6) for v in diff["values"]] == [0.01, 0.0, 0.005]
+    assert math.isclose(diff["sd"], math.sqrt(((0.01 - 0.005) ** 2 + 0.005**2 + 0.0) / 2))
+    nats = summary["differences"]["L2 − L2u log p(x) (nats)"]
+    assert [round(v, 6) for v in nats["values"]] == [-35.0, -43.0, -36.0]
+    assert "log_px" not in summary["rows"]["L0"]  # L0 has no generative columns
+    assert "L1 − L1u cycle accuracy (points)" not in summary["differences"]  # rows absent: no difference
+
+
+def test_scarce_study_command_writes_its_summary_and_resumes(tmp_path, capsys):
+    """`studies scarce --quick` runs L0, S2 and S2u per (labels, seed), writes table.*, and a rerun retrains nothing."""
+    argv = ["scarce", "--quick", "--plan", "20:0", "--sizes", "784,8,10", "--out", str(tmp_path / "o"),
+            "--work", str(tmp_path / "w"), "--no-progress"]
+    assert studies.main(argv) == 0
+    summary = json.loads((tmp_path / "o" / "table.json").read_text())
+    assert sorted(summary["20"]["rows"]) == ["L0", "S2", "S2u"]
+    assert "S2 − S2u test error (points)" in summary["20"]["differences"]
+    capsys.readouterr()
+    assert studies.main(argv) == 0
+    assert "training" not in capsys.readouterr().out
