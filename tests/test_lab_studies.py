@@ -39,4 +39,4 @@ def test_scarce_study_command_writes_its_summary_and_resumes(tmp_path, capsys):
     assert "S2 − S2u test error (points)" in summary["20"]["differences"]
     capsys.readouterr()
     assert studies.main(argv) == 0
-    assert "training" not in capsys.readouterr().out
+    assert "] training ..." not in capsys.readouterr().out
