@@ -410,7 +410,7 @@ def _l0_value(pair, x, y):
     return float(np.mean(log_softmax(logits[-1])[np.arange(x.shape[0]), y], dtype=np.float64))
 
 
-def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
+def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     r"""One reweighted wake-sleep step (beyond the paper): importance-weighted wake terms plus sleep.
 
     Bornschein and Bengio's reweighted wake-sleep (arXiv:1406.2751) with the label
@@ -433,15 +433,19 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
         rows ``b K .. b K + K - 1``), then the dreams for ``y``.
     n_samples : int, default 5
         ``K``, importance samples per image.
+    lam : float, default 0
+        Weight :math:`\lambda \ge 0` of L0 added to the step (the hybrid "RWS2",
+        as L2 adds it to L1); 0 leaves reweighted wake-sleep alone.
 
     Returns
     -------
     terms : dict
         ``"G"`` and ``"Q"``: batch means of the weighted wake terms; ``"R"``: the
         sleep term; ``"bound"``: the mean importance-sampled bound
-        :math:`\log \frac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)`.
+        :math:`\log \frac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)`; with
+        ``lam > 0`` also ``"L0"``.
     grads : dict of str -> ndarray
-        Gradient of :math:`G + Q + R` with the weights held fixed.
+        Gradient of :math:`G + Q + R + \lambda L0` with the weights held fixed.
 
     Examples
     --------
@@ -455,6 +459,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
     rng = check_rng(rng)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}.")
+    lam = check_nonnegative(lam, "lam")
     x, y, _ = pair.check_batch(x, y)
     B, K, n = x.shape[0], int(n_samples), pair.n_layers
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
@@ -477,6 +482,8 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5):
         "R": r,
         "bound": float(np.mean(logsumexp(log_w, axis=1)) - np.log(K)),
     }
+    if lam > 0:
+        terms["L0"] = _finite(pair, _l0(pair, x, y, grads, lam), "L0")
     return terms, _fill_zeros(pair, grads)
 
 

@@ -493,3 +493,14 @@ def test_s2_rejects_bad_arguments_naming_them():
         wake_unlabelled_value_and_grad(pair, x, hidden, np.ones((5, 2)) / 2)
     with pytest.raises(ValueError, match="each row must sum to one"):
         wake_unlabelled_value_and_grad(pair, x, hidden, np.ones((5, 3)))
+
+
+def test_rws_with_lam_adds_lambda_times_the_l0_gradient():
+    """RWS2: the step with lam is the RWS step (same draws) plus lam times the L0 gradient, term by term."""
+    pair = _pair((6, 4, 3, 3), True, seed=41)
+    x, _, y = _states((6, 4, 3, 3), seed=42)
+    terms, grads = rws_step_grads(pair, x, y, np.random.default_rng(7), n_samples=3, lam=2.5)
+    base_terms, base = rws_step_grads(pair, x, y, np.random.default_rng(7), n_samples=3)
+    l0, g0 = l0_value_and_grad(pair, x, y)
+    assert terms["L0"] == l0 and all(terms[k] == base_terms[k] for k in base_terms)
+    _assert_grads_close(grads, {k: base[k] + 2.5 * g0[k] for k in base}, rtol=1e-12, atol=1e-12)

@@ -19,6 +19,7 @@ RWSu       the same, untied (on request)
 S2         semi-supervised (with ``--labelled N``): S1 wake and sleep on every
            image, lambda * L0 on the N labelled ones, tied (on request)
 S2u        the same, untied (on request)
+RWS2       reweighted wake-sleep + lambda * L0, tied (on request)
 =========  =================================================
 
 With ``--labelled N`` only N training labels are kept (class-balanced, chosen
@@ -85,7 +86,7 @@ __all__ = ["ALL_ROWS", "FULL", "PROTOCOLS", "QUICK", "ROWS", "main", "run_experi
 
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
 #: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep.
-EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u")
+EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u", "RWS2")
 ALL_ROWS = ROWS + EXTRA_ROWS
 GENERATIVE = ("L1", "L1u", "L2", "L2u", *EXTRA_ROWS)
 PROTOCOLS = ("threshold", "stochastic")

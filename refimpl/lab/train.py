@@ -50,7 +50,7 @@ epochs of the embedded 10,000 images, take about a minute on two cores)::
 A fresh run refuses an ``--out`` that already holds a checkpoint (``--resume``
 continues it, ``--overwrite`` starts afresh); resuming with any setting other
 than ``--epochs`` changed is refused, naming the setting. An option the chosen
-method ignores (``--lam`` or ``--normalise`` without L2/L2u/S2/S2u, ``--momentum``
+method ignores (``--lam`` without L2/L2u/RWS2/S2/S2u, ``--normalise`` without L2/L2u/S2/S2u, ``--momentum``
 without sgd) is refused rather than silently dropped.
 
 Errors end with one line on stderr: exit status 2 for wrong arguments, 1 for a
@@ -95,9 +95,9 @@ __all__ = ["METHODS", "TEST_BINARIZATION_SEED", "TrainConfig", "TrainingDiverged
 
 #: method -> whether the generator's weights are tied to the recogniser's (L0 ignores the generator).
 METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False,
-           "S2": True, "S2u": False}
-#: The methods that use ``lam`` and ``normalise``.
-HYBRID = ("L2", "L2u", "S2", "S2u")
+           "RWS2": True, "S2": True, "S2u": False}
+#: The methods that use ``lam`` (RWS2: reweighted wake-sleep + lam * L0) and ``normalise``.
+HYBRID = ("L2", "L2u", "RWS2", "S2", "S2u")
 #: The semi-supervised methods (refimpl.learning.semi_step_grads), which need ``labelled``.
 SEMI = ("S2", "S2u")
 #: Importance samples per image of the reweighted wake-sleep rules RWS and RWSu.
@@ -383,9 +383,9 @@ def _step(method, pair, x, y, rng, lam, normalise, labelled=None):
     if method in ("L1", "L1u"):
         terms, grads = l1_step_grads(pair, x, y, rng)
         return terms, terms["G"] + terms["R"], grads
-    if method in ("RWS", "RWSu"):
-        terms, grads = rws_step_grads(pair, x, y, rng, n_samples=RWS_SAMPLES)
-        return terms, terms["G"] + terms["Q"] + terms["R"], grads
+    if method in ("RWS", "RWSu", "RWS2"):
+        terms, grads = rws_step_grads(pair, x, y, rng, n_samples=RWS_SAMPLES, lam=lam if method == "RWS2" else 0.0)
+        return terms, terms["G"] + terms["Q"] + terms["R"] + lam * terms.get("L0", 0.0), grads
     terms, grads = l2_step_grads(pair, x, y, rng, lam, normalise=normalise)
     objective = terms["objective"]
     return {k: v for k, v in terms.items() if k != "objective"}, objective, grads
@@ -618,7 +618,8 @@ def _resume(out: Path, config: TrainConfig, settings: dict, opt):
 
 # ------------------------------------------------------------------------ CLI
 #: Options that only some methods or optimisers use: option -> (field, the settings that use it).
-_ONLY_FOR = {"--lam": ("lam", "method", HYBRID), "--normalise": ("normalise", "method", HYBRID),
+_ONLY_FOR = {"--lam": ("lam", "method", HYBRID),
+             "--normalise": ("normalise", "method", tuple(m for m in HYBRID if m != "RWS2")),
              "--momentum": ("momentum", "optimizer", ("sgd",))}
 
 
@@ -627,12 +628,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = Parser(prog="python -m refimpl.lab.train",
                description="Train a recogniser/generator pair on MNIST with one learning rule (L0, L1, L1u, "
-                           "L2, L2u, RWS, RWSu, S2 or S2u); checkpoint after every epoch; --resume "
+                           "L2, L2u, RWS, RWSu, RWS2, S2 or S2u); checkpoint after every epoch; --resume "
                            "continues bit-identically.")
     p.add_argument("--method", choices=list(METHODS), default=d.method,
                    help="learning rule: L0 discriminative, L1 wake-sleep, L2 = L1 + lam * L0, RWS reweighted "
-                        "wake-sleep (K = 5), S2 semi-supervised (with --labelled); a trailing u trains "
-                        "untied weights; default %(default)s")
+                        "wake-sleep (K = 5), RWS2 = RWS + lam * L0, S2 semi-supervised (with --labelled); a "
+                        "trailing u trains untied weights; default %(default)s")
     p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
                    help=f"lambda, the weight of L0 in L2/L2u/S2/S2u (refused with other methods), in "
                         f"[0, {MAX_LAM:g}]; default {d.lam}")
