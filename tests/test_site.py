@@ -98,6 +98,15 @@ def _stale(folder: Path, sources) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
+def chromium(sync_playwright):
+    """Headless Chromium (the Debian package), driven by Playwright."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
 def builder():
     return _load("refimpl_build_site", TUTORIAL / "build_site.py")
 
@@ -106,21 +115,25 @@ def builder():
 def site(sync_playwright, builder, tmp_path_factory):
     """The site built into a temporary folder from executed notebooks; returns its root folder.
 
-    The notebooks are those of the main job when each is newer than its source; otherwise the
-    tutorials are executed here (figures into a temporary folder), kept in ``build/site-test/``
-    for the next run.
+    Each notebook is the main job's when newer than its source, else one executed here before
+    (``build/site-test/notebooks``) when newer, else the tutorial is executed now (its figures
+    go to a temporary folder).
     """
     sources = builder.tutorial_sources()
     notebooks = TUTORIAL
-    if _stale(TUTORIAL, sources):
+    stale = _stale(TUTORIAL, sources)
+    if stale:  # mix the main job's fresh notebooks with ones executed here, kept for the next run
         import nbformat
 
         build = _load("refimpl_build_for_site", TUTORIAL / "build.py")
         notebooks = NOTEBOOK_CACHE
         notebooks.mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            if source not in stale:
+                shutil.copy2(source.with_suffix(".ipynb"), notebooks)
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("REFIMPL_FIGURES_DIR", str(tmp_path_factory.mktemp("figures")))
-            for source in _stale(notebooks, sources):
+            for source in _stale(notebooks, stale):
                 nbformat.write(build.execute(source, timeout=600), notebooks / source.with_suffix(".ipynb").name)
     out = tmp_path_factory.mktemp("site") / "site"
     index, warnings = builder.build_site(out, notebooks, quiet=True)
@@ -157,7 +170,59 @@ def _broken_link(page: Path, href: str, root: Path) -> str | None:
     return None
 
 
-def test_every_page_in_chromium(site, sync_playwright, builder):
+def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None = None) -> tuple[list[str], int]:
+    """Open each page in a fresh browser context; return the problems found and the number of linked tags."""
+    problems, tag_links, outside = [], 0, []
+
+    def only_local(route):
+        if route.request.url.startswith(ALLOWED_SCHEMES):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", only_local)
+    for path in pages:
+        name = path.relative_to(root).as_posix()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.on("requestfailed", lambda r, errors=errors: errors.append(f"failed request {r.url}"))
+        page.goto(path.as_uri(), wait_until="load")
+        state = page.evaluate(_PAGE_STATE)
+        if screenshots is not None:
+            if state["tags"]:  # show the first labelled equation, else the top of the page
+                page.locator(f"#{state['tags'][0]}").scroll_into_view_if_needed()
+            page.screenshot(path=str(screenshots / (name.replace("/", "__").removesuffix(".html") + ".png")))
+        page.close()
+
+        problems += [f"{name}: console: {e}" for e in errors]
+        if state["sourceMath"] and not state["rendered"]:
+            problems.append(f"{name}: {state['sourceMath']} math elements, none rendered by MathJax")
+        if state["spilled"]:
+            problems.append(f"{name}: {state['spilled']} display equations spill past the column, unscrollable")
+        if state["errors"]:
+            problems.append(f"{name}: {state['errors']} MathJax errors")
+        raw = RAW_MATH.findall(state["text"])
+        if raw:
+            problems.append(f"{name}: raw math in the visible text: {sorted(set(raw))}")
+        if len(state["tagLinks"]) != len(state["tags"]):
+            problems.append(f"{name}: {len(state['tags'])} labelled equations, "
+                            f"{len(state['tagLinks'])} with a linked tag")
+        tag_links += len(state["tagLinks"])
+        for href in state["links"] + state["tagLinks"]:
+            broken = _broken_link(path, href, root)
+            if broken:
+                problems.append(f"{name}: broken link {broken}")
+        problems += [f"{name}: image not loaded: {src}" for src, ok in state["images"] if not ok]
+    context.close()
+    problems += [f"request to an outside host: {url}" for url in sorted(set(outside))]
+    return problems, tag_links
+
+
+def test_every_page_in_chromium(site, chromium, builder):
     """Each page: no console error, math rendered, images loaded, links resolve, no request leaves the machine."""
     pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
     names = {p.relative_to(site).as_posix() for p in pages}
@@ -172,57 +237,31 @@ def test_every_page_in_chromium(site, sync_playwright, builder):
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)
 
-    problems, tag_links, started = [], 0, time.perf_counter()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        outside: list[str] = []
-
-        def only_local(route):
-            if route.request.url.startswith(ALLOWED_SCHEMES):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", only_local)
-        for path in pages:
-            name = path.relative_to(site).as_posix()
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-            page.on("requestfailed", lambda r, errors=errors: errors.append(f"failed request {r.url}"))
-            page.goto(path.as_uri(), wait_until="load")
-            state = page.evaluate(_PAGE_STATE)
-            if state["tags"]:
-                page.locator(f"#{state['tags'][0]}").scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / (name.replace("/", "__").removesuffix(".html") + ".png")))
-            page.close()
-
-            problems += [f"{name}: console: {e}" for e in errors]
-            if state["sourceMath"] and not state["rendered"]:
-                problems.append(f"{name}: {state['sourceMath']} math elements, none rendered by MathJax")
-            if state["spilled"]:
-                problems.append(f"{name}: {state['spilled']} display equations spill past the column, unscrollable")
-            if state["errors"]:
-                problems.append(f"{name}: {state['errors']} MathJax errors")
-            raw = RAW_MATH.findall(state["text"])
-            if raw:
-                problems.append(f"{name}: raw math in the visible text: {sorted(set(raw))}")
-            if len(state["tagLinks"]) != len(state["tags"]):
-                problems.append(f"{name}: {len(state['tags'])} labelled equations, "
-                                f"{len(state['tagLinks'])} with a linked tag")
-            tag_links += len(state["tagLinks"])
-            for href in state["links"] + state["tagLinks"]:
-                broken = _broken_link(path, href, site)
-                if broken:
-                    problems.append(f"{name}: broken link {broken}")
-            problems += [f"{name}: image not loaded: {src}" for src, ok in state["images"] if not ok]
-        browser.close()
-
-    problems += [f"request to an outside host: {url}" for url in sorted(set(outside))]
+    started = time.perf_counter()
+    problems, tag_links = check_pages(chromium, pages, site, SCREENSHOTS)
     assert not problems, f"{len(problems)} problems in {len(pages)} pages:\n" + "\n".join(problems[:60])
     assert tag_links >= len(tutorials) - 1, "the tutorials' labelled equations link their tags"
     assert len(list(SCREENSHOTS.glob("*.png"))) == len(pages)
     print(f"{len(pages)} pages checked in Chromium in {time.perf_counter() - started:.1f} s")
+
+
+BAD_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<script src="https://cdn.example.invalid/mathjax/tex-chtml.js"></script></head>
+<body><p id="here">Raw: $$ x \\tag{M1} $$</p><a href="missing.html">gone</a> <a href="#nowhere">no anchor</a>
+<a href="#here">fine</a> <a href="https://example.org/">a link out is not a request</a>
+<img src="no-such-figure.png" alt=""><script>console.error("a script failed")</script></body></html>
+"""
+
+
+def test_the_check_finds_what_it_looks_for(chromium, tmp_path):
+    """A page with an outside script, raw math, broken links, a missing image and a console error fails each check."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(BAD_PAGE, encoding="utf-8")
+    problems, _ = check_pages(chromium, [bad], tmp_path)
+    text = "\n".join(problems)
+    for expected in ("request to an outside host: https://cdn.example.invalid/mathjax/tex-chtml.js",
+                     "raw math in the visible text", "broken link missing.html: no such file",
+                     "broken link #nowhere: no anchor", "image not loaded: no-such-figure.png",
+                     "console: a script failed"):
+        assert expected in text, f"{expected!r} not reported in:\n{text}"
+    assert "#here" not in text and "example.org" not in text

@@ -43,6 +43,7 @@ CONF_DIR = HERE / "site"
 DEFAULT_OUT = ROOT / "build" / "site"
 TUTORIAL_GLOB = "[0-9][0-9]_*.py"
 EXERCISE_SUFFIXES = (".ipynb", ".md")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 
 _LINK = re.compile(r"(!?\[[^\]]*\]\()(<?)([^)\s>]+)(>?)((?:\s+\"[^\"]*\")?\))")
 _HTML_SRC = re.compile(r"((?:src|href)=\")([^\"]+)(\")")
@@ -106,7 +107,8 @@ class Stage:
         self.docs[origin.resolve()] = target
         return target
 
-    def _target(self, origin: Path, staged: Path, link: str) -> str:
+    def _target(self, origin: Path, staged: Path, link: str) -> str | None:
+        """Where ``link`` (relative to ``origin``) points in the site, or None for nowhere."""
         if _SCHEME.match(link) or link.startswith(("#", "/")):
             return link
         path, hashmark, fragment = link.partition("#")
@@ -128,17 +130,26 @@ class Stage:
                 return rel(self.folder / "api" / f"{module}.rst", staged.parent)
         if inside.parts[0] == "tests":
             return rel(self.folder / "equations.rst", staged.parent)
-        if project_file.is_file():
+        if project_file.is_file() and project_file.suffix.lower() in IMAGE_SUFFIXES:
             copy = self.folder / "_files" / inside
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(project_file, copy)
             return rel(copy, staged.parent)
-        return link
+        return None  # a file the site does not publish (a solution, the teacher's notes, ...)
+
+    def _link(self, match, origin: Path, staged: Path) -> str:
+        target = self._target(origin, staged, match[3])
+        if target is not None:
+            return match[1] + match[2] + target + match[4] + match[5]
+        return match[0] if match[1].startswith("!") else match[1][1:-2]  # keep the words, drop the link
 
     def rewrite(self, text: str, origin: Path, staged: Path) -> str:
-        """Point the relative links (markdown and html src/href) of ``text`` at the staged files."""
-        text = _LINK.sub(lambda m: m[1] + m[2] + self._target(origin, staged, m[3]) + m[4] + m[5], text)
-        return _HTML_SRC.sub(lambda m: m[1] + self._target(origin, staged, m[2]) + m[3], text)
+        """Point the relative links (markdown and html src/href) of ``text`` at the staged files.
+
+        A link to a project file the site does not publish keeps its words and loses the link.
+        """
+        text = _LINK.sub(lambda m: self._link(m, origin, staged), text)
+        return _HTML_SRC.sub(lambda m: m[1] + (self._target(origin, staged, m[2]) or m[2]) + m[3], text)
 
     def write_markdown(self, origin: Path, staged: Path) -> None:
         staged.parent.mkdir(parents=True, exist_ok=True)
