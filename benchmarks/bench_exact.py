@@ -76,7 +76,7 @@ def _pgmpy_marginals(weights, biases, x0, queue):
     model = BN(edges)
     model.add_nodes_from(names[0])
     on1 = sigmoid(weights[0] @ x0 + biases[0])  # layer 1: x^0 observed, so independent priors
-    cpds = [TabularCPD(v, 2, [[1 - p], [p]]) for v, p in zip(names[0], on1)]
+    cpds = [TabularCPD(v, 2, [[1 - p], [p]]) for v, p in zip(names[0], on1, strict=True)]
     for k in range(1, len(weights)):
         d_prev = weights[k].shape[1]
         # pgmpy's columns enumerate the parents' states with the first parent slowest
@@ -144,8 +144,9 @@ def main(argv):
             exact_marginals(net, x0, backend="numba")
         t_numba, ours = best_time(lambda net=net, x0=x0: exact_marginals(net, x0, backend="numba"), repeats=7)
         if numpy_seconds_per_term * terms <= NUMPY_BUDGET:  # predicted from the previous size
-            t_numpy, theirs = best_time(lambda net=net, x0=x0: exact_marginals(net, x0, backend="numpy"), repeats=1, min_total=0)
-            diff = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs))
+            t_numpy, theirs = best_time(lambda net=net, x0=x0: exact_marginals(net, x0, backend="numpy"),
+                                        repeats=1, min_total=0)
+            diff = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs, strict=True))
             numpy_col, ratio_np = f"{t_numpy:9.3f}", f"{t_numpy / t_numba:11.1f}"
             numpy_seconds_per_term = t_numpy / terms
         else:
@@ -154,7 +155,7 @@ def main(argv):
         diff_pg = float("nan")
         if isinstance(pg, tuple):
             t_pg, _, marg = pg
-            diff_pg = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, marg))
+            diff_pg = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, marg, strict=True))
             pg_col, ratio_pg = f"{t_pg:10.3f}", f"{t_pg / t_numba:11.1f}"
         elif pg.startswith(">"):  # timed out: a lower bound
             pg_col, ratio_pg = f"{pg.split(' s')[0]:>10}", f"{'>' + format(PGMPY_TIMEOUT / t_numba, '.0f'):>11}"

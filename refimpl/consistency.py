@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_float_array, check_finite, check_positive_int, check_rng
-from .numerics import logsumexp
 from .coupled import CoupledPair, transposed_generator
+from .numerics import logsumexp
 from .sbn import SigmoidBeliefNet, binary_states
 
 __all__ = [

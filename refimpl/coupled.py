@@ -35,8 +35,16 @@ import numbers
 
 import numpy as np
 
-from ._validation import (as_batch, as_float_array, check_finite, check_float_dtype, check_labels,
-                          check_nonnegative, check_positive_int, check_rng)
+from ._validation import (
+    as_batch,
+    as_float_array,
+    check_finite,
+    check_float_dtype,
+    check_labels,
+    check_nonnegative,
+    check_positive_int,
+    check_rng,
+)
 from .forward import forward_pass
 from .numerics import log_softmax
 from .sbn import SigmoidBeliefNet, one_hot

@@ -148,9 +148,10 @@ def _target_log_prob_numpy(a, bias, t, group):
 def _target_log_prob_numba(a, bias, t, group):  # pragma: no cover - compiled
     r"""Numba twin of `_target_log_prob_numpy`; same arguments, same result.
 
-    Fused per row, serial for the reason given in `_sample_layer_numba`: :math:`\log\sigma(s z) = -\log(1 + e^{-|z|}) - |z|\,[t \ne (z \ge 0)]`
-    with :math:`s = 2t - 1`; the :math:`\log(1 + e^{-|z|})` terms are summed as
-    the log of a product over blocks of 512 units, as in `_sample_layer_numba`.
+    Fused per row, serial for the reason given in `_sample_layer_numba`:
+    :math:`\log\sigma(s z) = -\log(1 + e^{-|z|}) - |z|\,[t \ne (z \ge 0)]` with :math:`s = 2t - 1`;
+    the :math:`\log(1 + e^{-|z|})` terms are summed as the log of a product over blocks of 512 units,
+    as in `_sample_layer_numba`.
     """
     R, d = a.shape
     out = np.empty(R)

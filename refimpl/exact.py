@@ -48,7 +48,8 @@ __all__ = [
 
 #: Widest layer whose :math:`2^{d_k}` state distribution is held in memory (2**24 float64 = 128 MiB per input).
 MAX_LAYER_BITS = 24
-#: Largest :math:`d_k + d_{k+1}` of one recursion step: :math:`2^{34} \approx 1.7\cdot 10^{10}` terms, seconds to minutes.
+#: Largest :math:`d_k + d_{k+1}` of one recursion step: :math:`2^{34} \approx 1.7\cdot 10^{10}` terms,
+#: seconds to minutes.
 MAX_PAIR_BITS = 34
 #: Largest number of jointly enumerated bits (hidden units plus output) in :func:`brute_force_marginals`.
 MAX_BRUTE_FORCE_BITS = 22
@@ -90,7 +91,7 @@ def _unit_marginals(p: np.ndarray, d: int) -> np.ndarray:
 
 
 def _output_step(p_prev: np.ndarray, weight: np.ndarray, bias: np.ndarray, categorical: bool) -> np.ndarray:
-    r"""Marginals of the last layer: :math:`\sum_s p(s)\,\sigma(W s + b)` or :math:`\sum_s p(s)\,\mathrm{softmax}(W s + b)`.
+    r"""Marginals of the last layer: :math:`\sum_s p(s)\,\sigma(W s + b)`, or with the softmax for a categorical one.
 
     Costs :math:`2^{d_{n-1}} d_n` rather than :math:`2^{d_{n-1} + d_n}`: only
     per-unit marginals (or the ``C`` class probabilities) are needed.

@@ -9,7 +9,8 @@ The ground truth for networks too large to enumerate (M4 sums over
 - Rao-Blackwellised: :math:`\hat\mu^k = \frac1S \sum_s \sigma(W^k x^{k-1}_s + b^k)`
   (softmax for a categorical output), the identity M5 applied to the samples of layer
   :math:`k-1`. Also unbiased, and never of larger variance: by the law of total variance
-  :math:`\mathrm{Var}\,\sigma(a^k_i) = \mathrm{Var}\,x^k_i - \mathbb{E}\,\mathrm{Var}(x^k_i \mid x^{k-1}) \le \mathrm{Var}\,x^k_i`.
+  :math:`\mathrm{Var}\,\sigma(a^k_i) = \mathrm{Var}\,x^k_i - \mathbb{E}\,\mathrm{Var}(x^k_i \mid x^{k-1})
+  \le \mathrm{Var}\,x^k_i`.
   At layer 1 it is exact.
 
 Either way the standard error falls as :math:`1/\sqrt{S}`.

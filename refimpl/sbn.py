@@ -215,7 +215,7 @@ class SigmoidBeliefNet:
                 f"biases must hold one vector per weight matrix ({len(weights)}); got {len(biases)}."
             )
         self.weights, self.biases = [], []
-        for k, (w, b) in enumerate(zip(weights, biases)):
+        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
             w, b = as_float_array(w, f"weights[{k}]", dtype), as_float_array(b, f"biases[{k}]", dtype)
             if copy:
                 w, b = w.copy(), b.copy()

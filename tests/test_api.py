@@ -63,7 +63,8 @@ def private_name_violations(package: Path) -> list:
         own = _defined_private_names(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                found += [f"{path.name}: from {'.' * node.level}{node.module} import {a.name}" for a in node.names if _private(a.name)]
+                source = f"{'.' * node.level}{node.module}"
+                found += [f"{path.name}: from {source} import {a.name}" for a in node.names if _private(a.name)]
             elif isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own:
                 found.append(f"{path.name}:{node.lineno}: .{node.attr}")
     return found

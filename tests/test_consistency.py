@@ -225,7 +225,8 @@ def test_m11_deep_gap_matches_the_full_state_chain(sizes, tied):
     d0, d1, d2 = sizes
     # C order over the axes (x, m, t), each layer's states in the package's order
     S = np.array([np.concatenate([x, m, t]) for x in _states(d0) for m in _states(d1) for t in _states(d2)])
-    split = lambda s: (s[:d0], s[d0:d0 + d1], s[d0 + d1:])
+    def split(s):
+        return (s[:d0], s[d0:d0 + d1], s[d0 + d1:])
     n = len(S)
     up, down = np.zeros((n, n)), np.zeros((n, n))
     for i, s in enumerate(S):
@@ -297,7 +298,7 @@ def test_m9_transposed_generator_matches_coupled_pair(sizes):
     gen = transposed_generator(pair.recogniser, [pair.params[f"c{k}"] for k in range(len(sizes) - 1)])
     ref = pair.generator
     assert gen.sizes == ref.sizes == tuple(reversed(sizes))
-    for a, b in zip(gen.weights + gen.biases, ref.weights + ref.biases):
+    for a, b in zip(gen.weights + gen.biases, ref.weights + ref.biases, strict=True):
         assert_allclose(a, b, rtol=0, atol=0)
     for k in range(1, len(sizes)):  # written out: generator layer j uses (W^{n-j+1})^T
         assert_allclose(gen.weights[len(sizes) - 1 - k], pair.params[f"W{k}"].T, rtol=0, atol=0)

@@ -133,7 +133,7 @@ def test_m10_generate_mean_equals_plain_sigmoid_pass(sizes, tied):
         nu = _plain_sigmoid(nu @ G + pair.params[f"c{k - 1}"])
         layers.insert(0, nu)
     assert_allclose(pair.generate_mean(y), layers[0], rtol=1e-12, atol=1e-14)
-    for got, want in zip(pair.generate_mean(y, all_layers=True), layers):
+    for got, want in zip(pair.generate_mean(y, all_layers=True), layers, strict=True):
         assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
@@ -148,7 +148,8 @@ def test_m6_recognise_mean_equals_plain_forward_pass(sizes):
     a = mu @ pair.params[f"W{len(sizes) - 1}"].T + pair.params[f"b{len(sizes) - 1}"]
     probs = np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
     assert_allclose(pair.recognise_mean(x), probs, rtol=1e-12, atol=1e-14)
-    assert_allclose(pair.recognise_mean(x, all_layers=True)[0], _plain_sigmoid(x @ pair.params["W1"].T + pair.params["b1"]), rtol=1e-12)
+    mu1 = _plain_sigmoid(x @ pair.params["W1"].T + pair.params["b1"])
+    assert_allclose(pair.recognise_mean(x, all_layers=True)[0], mu1, rtol=1e-12)
 
 
 def _configs(widths):

@@ -91,7 +91,7 @@ def test_m4_brute_force_equals_written_out_enumeration(sizes, output, seed):
     net, x0 = _net(sizes, output, seed), _x0(sizes[0], 0, seed)
     got = brute_force_marginals(net, x0)
     want = _written_out_marginals(net, x0)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert g.shape == w.shape
         assert_allclose(g, w, rtol=0, atol=1e-12)
 
@@ -115,7 +115,7 @@ def test_m4_recursion_equals_brute_force(sizes, output, seed, batch, backend):
     got = exact_marginals(net, x0, backend=backend)
     want = brute_force_marginals(net, x0)
     assert len(got) == net.n_layers
-    for k, (g, w) in enumerate(zip(got, want), start=1):
+    for k, (g, w) in enumerate(zip(got, want, strict=True), start=1):
         assert g.shape == ((batch, sizes[k]) if batch else (sizes[k],))
         assert_allclose(g, w, rtol=0, atol=1e-12)
 
@@ -123,7 +123,9 @@ def test_m4_recursion_equals_brute_force(sizes, output, seed, batch, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("sizes, output", NETS)
 def test_m4_layer_state_distributions_equal_enumeration(sizes, output, backend):
-    """Each layer's state distribution equals the written-out joint summed over the other layers (state = sum_i x_i 2^i)."""
+    """Each layer's state distribution equals the written-out joint summed over the other layers.
+
+    State s of a layer has unit i equal to bit i of s (s = sum_i x_i 2^i)."""
     net, x0 = _net(sizes, output, 3), _x0(sizes[0], 0, 3)
     got = layer_state_distributions(net, x0, backend=backend)
     joint = _written_out_joint(net, x0)
@@ -199,17 +201,18 @@ def test_m4_numba_equals_numpy_at_weights_50(output):
     x0 = _x0(6, 4, 5)
     a = exact_marginals(net, x0, backend="numba")
     b = exact_marginals(net, x0, backend="numpy")
-    for ma, mb in zip(a, b):
+    for ma, mb in zip(a, b, strict=True):
         assert np.all(np.isfinite(ma))
         assert_allclose(ma, mb, rtol=0, atol=1e-12)
-    for da, db in zip(layer_state_distributions(net, x0, "numba"), layer_state_distributions(net, x0, "numpy")):
+    numba, numpy = layer_state_distributions(net, x0, "numba"), layer_state_distributions(net, x0, "numpy")
+    for da, db in zip(numba, numpy, strict=True):
         assert_allclose(da, db, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("output", ["bernoulli", "categorical"])
 def test_m4_extreme_logits_give_the_deterministic_network(backend, output):
-    """At logits of +-1e4 every unit is deterministic: marginals are the 0/1 states of the thresholded pass, no warnings."""
+    """At logits of +-1e4 every unit is deterministic: marginals are the thresholded pass's 0/1 states, no warnings."""
     rng = np.random.default_rng(11)
     sizes = [4, 5, 6, 3]
     weights = [rng.choice([-1.0, 1.0], size=(sizes[k + 1], sizes[k])) for k in range(3)]
@@ -223,7 +226,7 @@ def test_m4_extreme_logits_give_the_deterministic_network(backend, output):
         state = np.eye(3)[np.argmax(a, axis=1)] if (output == "categorical" and k == 2) else (a > 0).astype(float)
         want.append(state)
     got = exact_marginals(net, x0, backend=backend)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert_allclose(g, w, rtol=0, atol=1e-12)
 
 

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from refimpl.gradcheck import central_differences
 from refimpl.coupled import CoupledPair
+from refimpl.gradcheck import central_differences
 from refimpl.learning import (
-    semi_step_grads,
-    wake_unlabelled_value_and_grad,
     l0_value_and_grad,
     l1_step_grads,
     l2_step_grads,
     rws_step_grads,
+    semi_step_grads,
     sleep_value_and_grad,
+    wake_unlabelled_value_and_grad,
     wake_value_and_grad,
 )
 from refimpl.numerics import sigmoid

@@ -52,7 +52,7 @@ def test_m4_mc_within_standard_errors_of_exact(output, rao_blackwell, seed):
     x0 = rng.integers(0, 2, 4)
     mu, se = mc_marginals(net, x0, 20000, rng, rao_blackwell=rao_blackwell, return_stderr=True)
     exact = _exact_marginals(net, x0)
-    for k, (m, s, e) in enumerate(zip(mu, se, exact), start=1):
+    for k, (m, s, e) in enumerate(zip(mu, se, exact, strict=True), start=1):
         if rao_blackwell and k == 1:
             assert_allclose(m, e, rtol=0, atol=1e-12)
             assert_allclose(s, 0.0, rtol=0, atol=1e-9)
@@ -100,7 +100,7 @@ def test_m5_rao_blackwell_has_lower_variance(output):
     x0 = rng.integers(0, 2, 4)
     _, se_plain = mc_marginals(net, x0, 20000, np.random.default_rng(1), return_stderr=True)
     _, se_rb = mc_marginals(net, x0, 20000, np.random.default_rng(2), rao_blackwell=True, return_stderr=True)
-    for p, r in zip(se_plain, se_rb):
+    for p, r in zip(se_plain, se_rb, strict=True):
         assert r.sum() <= 1.02 * p.sum()
 
 
@@ -114,7 +114,7 @@ def test_m4_batch_and_single_agree_in_shape_and_value():
     assert [s.shape for s in se] == [(5, 2), (5, 3)]
     for r in range(5):
         exact = _exact_marginals(net, x0[r])
-        for m, s, e in zip(mu, se, exact):
+        for m, s, e in zip(mu, se, exact, strict=True):
             # 5 standard errors: see test_m4_mc_within_standard_errors_of_exact.
             assert np.all(np.abs(m[r] - e) <= 5 * s + 1e-12)
     single = mc_marginals(net, x0[0], 10, rng)
@@ -126,7 +126,7 @@ def test_m4_same_rng_state_same_estimate():
     net = SigmoidBeliefNet.random([3, 2, 3], np.random.default_rng(0))
     a = mc_marginals(net, [1, 0, 1], 300, np.random.default_rng(11))
     b = mc_marginals(net, [1, 0, 1], 300, np.random.default_rng(11))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert_allclose(x, y, rtol=0, atol=0)
 
 
@@ -140,7 +140,7 @@ def test_m4_extreme_weights_and_logits_stay_finite(output, rao_blackwell):
     biases = [1e4 * rng.choice([-1.0, 1.0], sizes[k + 1]) for k in range(3)]
     net = SigmoidBeliefNet(weights, biases, output=output)
     mu, se = mc_marginals(net, rng.integers(0, 2, (3, 6)), 50, rng, rao_blackwell=rao_blackwell, return_stderr=True)
-    for m, s in zip(mu, se):
+    for m, s in zip(mu, se, strict=True):
         assert np.all(np.isfinite(m)) and m.min() >= 0 and m.max() <= 1
         assert np.all(np.isfinite(s)) and s.min() >= 0
 

@@ -29,7 +29,7 @@ def _written_out_prob(net, x0, layers):
         if net.output == "categorical" and k == net.n_layers:
             prob *= np.exp(a[int(np.argmax(state))]) / np.sum(np.exp(a))
         else:
-            for a_i, x_i in zip(a, state):
+            for a_i, x_i in zip(a, state, strict=True):
                 s = 1.0 / (1.0 + np.exp(-a_i))
                 prob *= s if x_i == 1 else 1.0 - s
         prev = np.asarray(state, float)
@@ -71,7 +71,7 @@ def test_m3_log_prob_equals_product_of_conditionals(sizes, output, seed):
 
 
 def test_m3_log_prob_of_a_batch_broadcasts_over_inputs():
-    """For a batch of inputs and samples of shape (n, B, d_k), log_prob returns (n, B), each entry the written-out product."""
+    """For inputs (B, d_0) and samples (n, B, d_k), log_prob returns (n, B), each entry the written-out product."""
     net = _net([3, 2, 3], "categorical", 4)
     rng = np.random.default_rng(4)
     x0 = rng.integers(0, 2, (5, 3)).astype(float)
@@ -118,7 +118,7 @@ def test_m2_categorical_log_prob_equals_log_softmax_written_out():
 
 @pytest.mark.parametrize("output", ["bernoulli", "categorical"])
 def test_m3_stable_at_extreme_logits(output):
-    """At weights +-50 and biases +-1e4: no warning, no NaN, and log_prob equals the written-out limit -|a| per wrong unit."""
+    """At weights +-50 and biases +-1e4: no warning, no NaN; log_prob is the written-out limit -|a| per wrong unit."""
     rng = np.random.default_rng(3)
     sizes = [4, 3, 3]
     weights = [50.0 * rng.choice([-1.0, 1.0], size=(sizes[k + 1], sizes[k])) for k in range(2)]
@@ -156,14 +156,14 @@ def test_m1_sampled_frequencies_match_exact_marginals(sizes, output):
     x0 = rng.integers(0, 2, sizes[0]).astype(float)
     n = 40_000
     samples = net.sample(x0, n, rng)
-    for freq, p in zip((s.mean(axis=0) for s in samples), _written_out_marginals(net, x0)):
+    for freq, p in zip((s.mean(axis=0) for s in samples), _written_out_marginals(net, x0), strict=True):
         # each frequency is a mean of n Bernoulli(p) draws, standard error sqrt(p(1-p)/n) <= 0.0025; with
         # at most ~10 units checked, a 5-sigma bound fails by chance with probability < 1e-5.
         assert np.all(np.abs(freq - p) <= 5.0 * np.sqrt(p * (1.0 - p) / n) + 1e-12)
 
 
 def test_m1_sampled_joint_frequencies_match_the_joint():
-    """Frequencies of all 2^(d_1 + d_2) joint states lie within 5 standard errors of the written-out joint probabilities."""
+    """Frequencies of all 2^(d_1 + d_2) joint states lie within 5 standard errors of the written-out joint."""
     net = _net([2, 2, 2], "bernoulli", 6, scale=1.5)
     rng = np.random.default_rng(6)
     x0 = np.array([1.0, 0.0])
@@ -179,7 +179,7 @@ def test_m1_sampled_joint_frequencies_match_the_joint():
 
 
 def test_m1_sample_shapes_and_values():
-    """sample returns 0/1 states of shape (n, d_k) for one input, (n, B, d_k) for a batch; a categorical output is one-hot."""
+    """sample returns 0/1 states of shape (n, d_k) for one input, (n, B, d_k) for a batch; categorical ones one-hot."""
     net = _net([3, 4, 5], "categorical", 0)
     rng = np.random.default_rng(0)
     single = net.sample(np.ones(3), 7, rng)
@@ -196,7 +196,7 @@ def test_m1_sample_is_reproducible_from_the_generator():
     net = _net([3, 4, 2])
     a = net.sample(np.ones(3), 5, np.random.default_rng(42))
     b = net.sample(np.ones(3), 5, np.random.default_rng(42))
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         assert np.array_equal(u, v)
 
 
@@ -208,7 +208,8 @@ B2 = [np.zeros(2), np.zeros(2)]
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(weights=W2, biases=B2, output="gaussian"), ValueError, r"output must be one of \['bernoulli', 'categorical'\]"),
+        (dict(weights=W2, biases=B2, output="gaussian"), ValueError,
+         r"output must be one of \['bernoulli', 'categorical'\]"),
         (dict(weights=np.zeros((2, 3)), biases=B2), TypeError, "weights and biases must be sequences"),
         (dict(weights=[], biases=[]), ValueError, "weights must hold at least one matrix"),
         (dict(weights=W2, biases=B2[:1]), ValueError, r"biases must hold one vector per weight matrix \(2\); got 1"),
@@ -282,9 +283,11 @@ def test_sample_rejects_bad_x0_and_n(x0, n, error, message):
     [
         (np.ones(3), np.zeros((2, 2)), TypeError, "layers must be a list of 2 arrays"),
         (np.ones(3), [np.zeros(2)], ValueError, r"layers must hold 2 arrays \(layers 1..2\); got 1"),
-        (np.ones(3), [np.zeros(3), np.array([1.0, 0.0])], ValueError, r"layers\[0\] must have last axis of length d_1 = 2"),
+        (np.ones(3), [np.zeros(3), np.array([1.0, 0.0])], ValueError,
+         r"layers\[0\] must have last axis of length d_1 = 2"),
         (np.ones(3), [np.zeros(2), np.array([0.5, 0.5])], ValueError, r"layers\[1\] must be binary"),
-        (np.ones(3), [np.zeros(2), np.array([1.0, 1.0])], ValueError, r"layers\[1\] is the categorical output and must be one-hot"),
+        (np.ones(3), [np.zeros(2), np.array([1.0, 1.0])], ValueError,
+         r"layers\[1\] is the categorical output and must be one-hot"),
         (np.array([1.0, 0.3, 0.0]), [np.zeros(2), np.array([1.0, 0.0])], ValueError, "x0 must be binary"),
         (np.ones(2), [np.zeros(2), np.array([1.0, 0.0])], ValueError, r"x0 must have shape \(3,\)"),
     ],
@@ -323,7 +326,7 @@ def test_binary_states_unit_i_is_bit_i_of_the_state_index(d):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_m1_sample_states_draw_uniforms_in_the_network_dtype(dtype):
-    """The fast sampler switches each unit on exactly when its own uniform (drawn in the net's dtype) is below sigma(a)."""
+    """The fast sampler switches a unit on exactly when its uniform (drawn in the net's dtype) is below sigma(a)."""
     rng = np.random.default_rng(3)
     net = SigmoidBeliefNet.random([5, 4, 3], rng)
     net = SigmoidBeliefNet(net.weights, net.biases, dtype=dtype)

@@ -183,7 +183,7 @@ for k, m in enumerate(brute, start=1):
 # %%
 configs = list(itertools.product(*(itertools.product([0.0, 1.0], repeat=d) for d in SIZES[1:])))
 probs = np.array([product_of_conditionals(x0, [np.array(v) for v in c]) for c in configs])
-out_marg = sum(p * np.array(c[-1]) for p, c in zip(probs, configs))
+out_marg = sum(p * np.array(c[-1]) for p, c in zip(probs, configs, strict=True))
 print(f"sum of all joint probabilities - 1 = {probs.sum() - 1:.1e}")
 print(f"max |output marginal difference| = {np.max(np.abs(out_marg - brute[-1])):.1e}")
 assert abs(probs.sum() - 1) < 1e-12 and np.max(np.abs(out_marg - brute[-1])) < 1e-12
@@ -244,13 +244,13 @@ plt.show()
 
 # %%
 recursion = exact_marginals(net, x0)  # backend="numba"; backend="numpy" runs the readable twin
-for k, (r, b) in enumerate(zip(recursion, brute), start=1):
+for k, (r, b) in enumerate(zip(recursion, brute, strict=True), start=1):
     print(f"layer {k}: recursion {np.round(r, 4)}, max |recursion - brute force| = {np.max(np.abs(r - b)):.1e}")
 
 # %%
-gap = max(np.max(np.abs(r - b)) for r, b in zip(recursion, brute))
+gap = max(np.max(np.abs(r - b)) for r, b in zip(recursion, brute, strict=True))
 twin = exact_marginals(net, x0, backend="numpy")
-gap_twin = max(np.max(np.abs(r - t)) for r, t in zip(recursion, twin))
+gap_twin = max(np.max(np.abs(r - t)) for r, t in zip(recursion, twin, strict=True))
 print(f"max |recursion - brute force| = {gap:.1e}, max |numba - numpy twin| = {gap_twin:.1e}")
 assert gap < 1e-12 and gap_twin < 1e-12
 

@@ -43,7 +43,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from refimpl.exact import exact_marginals, layer_state_distributions
-from refimpl.lab.figures import save_figure
 from refimpl.forward import (
     expected_sigmoid_logit,
     forward_log_prob,
@@ -52,6 +51,7 @@ from refimpl.forward import (
     mean_pass,
     preactivation_moments,
 )
+from refimpl.lab.figures import save_figure
 from refimpl.montecarlo import mc_marginals
 from refimpl.numerics import sigmoid
 from refimpl.sbn import SigmoidBeliefNet
@@ -96,7 +96,7 @@ m5[-1]
 
 # %%
 exact = exact_marginals(net, x0)                     # independent: the layer recursion of M4
-gap = max(np.max(np.abs(a - b)) for a, b in zip(m5, exact[1:]))
+gap = max(np.max(np.abs(a - b)) for a, b in zip(m5, exact[1:], strict=True))
 print(f"max |M5 - exact marginals| over layers 2..n = {gap:.1e}")
 assert gap < 1e-12
 
@@ -208,12 +208,12 @@ assert np.abs(err_s - pred_s).max() < 0.05 * np.abs(err_s).max()
 
 # %%
 mu_fw = mean_pass(net, x0)
-for kk, (f, e) in enumerate(zip(mu_fw, exact), start=1):
+for kk, (f, e) in enumerate(zip(mu_fw, exact, strict=True), start=1):
     print(f"layer {kk}: forward {f.round(3)}   exact {e.round(3)}")
 
 # %%
 h = x0.astype(float)                                    # a sigmoid MLP, written out
-for w, b in zip(net.weights, net.biases):
+for w, b in zip(net.weights, net.biases, strict=True):
     h = 1.0 / (1.0 + np.exp(-(h @ w.T + b)))
 print(f"|mean pass - sigmoid MLP| = {np.max(np.abs(mu_fw[-1] - h)):.1e}")
 print(f"|layer 1 - exact| = {np.max(np.abs(mu_fw[0] - exact[0])):.1e}")
@@ -247,7 +247,7 @@ print("log q  (M3):", net.log_prob(x0, samples).round(3))
 # %%
 # Check: q~ is a normalised distribution, enumerated over all 2^(4+4+4+3) = 32768 configurations.
 grids = np.meshgrid(*[np.arange(2**d) for d in SIZES[1:]], indexing="ij")
-layers = [states_of(d)[g.ravel()] for d, g in zip(SIZES[1:], grids)]
+layers = [states_of(d)[g.ravel()] for d, g in zip(SIZES[1:], grids, strict=True)]
 total = np.exp(forward_log_prob(net, x0, layers)).sum()
 print(f"sum over all configurations of q~ = {total:.15f}")
 assert abs(total - 1.0) < 1e-12
@@ -275,7 +275,7 @@ assert abs(total - 1.0) < 1e-12
 
 # %%
 mu_pr = forward_marginals(net, x0, method="probit")
-for kk, (f, p_, e) in enumerate(zip(mu_fw, mu_pr, exact), start=1):
+for kk, (f, p_, e) in enumerate(zip(mu_fw, mu_pr, exact, strict=True), start=1):
     print(f"layer {kk}: |mean - exact| {np.abs(f - e).max():.4f}   |probit - exact| {np.abs(p_ - e).max():.4f}")
 
 # %%
@@ -447,7 +447,7 @@ plt.show()
 print(f"fitted slopes: plain {mc_slopes[False]:.3f}, Rao-Blackwellised {mc_slopes[True]:.3f} (theory -0.5)")
 assert all(abs(v_ + 0.5) < 0.1 for v_ in mc_slopes.values())
 mc, se = mc_marginals(net, x0, 20000, rng, return_stderr=True)
-z = max(np.max(np.abs(m_ - e_) / s_) for m_, s_, e_ in zip(mc, se, exact))
+z = max(np.max(np.abs(m_ - e_) / s_) for m_, s_, e_ in zip(mc, se, exact, strict=True))
 print(f"S = 20000: largest |MC - exact| / stderr = {z:.2f}")
 assert z < 5
 

@@ -207,7 +207,8 @@ print("joint table", joint.shape, " sum =", joint.sum())
 
 # %%
 V, H = binary_states(d_v), binary_states(d_h)
-sig = lambda a: 1.0 / (1.0 + np.exp(-a))
+def sig(a):
+    return 1.0 / (1.0 + np.exp(-a))
 q_formula = np.prod(np.where(H[None] == 1, sig(V @ W.T + b)[:, None], 1 - sig(V @ W.T + b)[:, None]), axis=-1)
 p_formula = np.prod(np.where(V[None] == 1, sig(H @ W + c)[:, None], 1 - sig(H @ W + c)[:, None]), axis=-1)
 err_q, err_p = np.max(np.abs(q_formula - h_given_v)), np.max(np.abs(p_formula - v_given_h))
@@ -288,7 +289,7 @@ for kind in KINDS:
 # %%
 fig, axes = plt.subplots(1, len(SCALES), figsize=(10, 3.4), sharey=True)
 floor = 1e-17                      # |gap| of consistent pairs is rounding noise, ~1e-16
-for ax, s in zip(axes, SCALES):
+for ax, s in zip(axes, SCALES, strict=True):
     for j, kind in enumerate(KINDS):
         g = np.maximum(np.abs(gaps[kind, s]), floor)
         ax.scatter(j + 0.12 * rng.standard_normal(g.size), g, s=8, alpha=0.6)

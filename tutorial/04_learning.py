@@ -39,6 +39,7 @@ from refimpl import (
     Adam,
     CoupledPair,
     cycle_accuracy,
+    gradcheck,
     importance_log_likelihood,
     l0_value_and_grad,
     l1_step_grads,
@@ -48,7 +49,6 @@ from refimpl import (
     sleep_value_and_grad,
     wake_value_and_grad,
 )
-from refimpl import gradcheck
 from refimpl.lab.data import load_embedded
 from refimpl.lab.figures import save_figure
 from refimpl.lab.train import TrainConfig, fit
@@ -330,12 +330,12 @@ for rule in ("L0", "L1", "L1u", "L2"):
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
 for rule, run in runs.items():
     epochs = [r["epoch"] for r in run["log"]]
-    for ax, key in zip(axes, ("G", "R", "L0")):
+    for ax, key in zip(axes[:3], ("G", "R", "L0"), strict=True):
         if key in run["log"][0]["terms"]:
             ax.plot(epochs, [r["terms"][key] for r in run["log"]], "o-", label=rule)
     axes[3].plot(epochs, [100 * r["test_error"] for r in run["log"]], "o-", label=rule)
 for ax, title in zip(axes, ("G: log p(x, h | y) at wake samples", "R: log q(h, y | x) at dreams",
-                            "L0: log q~(y | x)", "test error of the mean pass (%)")):
+                            "L0: log q~(y | x)", "test error of the mean pass (%)"), strict=True):
     ax.set(title=title, xlabel="epoch")
     ax.legend()
 axes[0].set_ylabel("nats per image (epoch mean)")

@@ -47,9 +47,8 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
-from matplotlib.ticker import FormatStrFormatter
 from IPython.display import Image, Markdown, display
+from matplotlib.ticker import FormatStrFormatter
 
 from refimpl.lab.figures import save_figure
 
@@ -102,7 +101,7 @@ display(Markdown((RESULTS / "table.md").read_text()))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-for ax, protocol in zip(axes, ("threshold", "stochastic")):
+for ax, protocol in zip(axes, ("threshold", "stochastic"), strict=True):
     for (p, row), r in rows.items():
         if p != protocol or "log_px" not in r:
             continue
