@@ -72,9 +72,39 @@ def label_map(root: Path = ROOT) -> dict[str, dict]:
     """
     found = {}
     for label, tutorials, functions, counting, _others in _labels_module().label_map(root):
-        found[label] = {"tutorials": list(tutorials), "functions": list(functions),
+        found[label] = {"tutorials": list(tutorials), "functions": _primary_first(functions),
                         "tests": [[t, _test_anchor(t)] for t in counting]}
     return found
+
+
+def _module_of(name: str) -> str:
+    module = importlib.import_module("refimpl")
+    parts = name.split(".")
+    for i in range(2, len(parts) + 1):
+        candidate = ".".join(parts[:i])
+        try:
+            module = importlib.import_module(candidate)
+        except ImportError:
+            break
+    return module.__name__
+
+
+def _primary_first(functions: list[str]) -> list[str]:
+    """The functions of one label, the one its tag links to first.
+
+    Lesson modules before the lab and the course, then the module with most functions of the
+    label, public names before private ones; otherwise in source order.
+    """
+    modules = [_module_of(f) for f in functions]
+    count = {m: modules.count(m) for m in modules}
+
+    def key(item):
+        i, (name, module) = item
+        aside = module.split(".")[1:2] in (["lab"], ["course"])
+        private = any(part.startswith("_") for part in name.split("."))
+        return aside, -count[module], modules.index(module), private, i
+
+    return [name for _, (name, _m) in sorted(enumerate(zip(functions, modules, strict=True)), key=key)]
 
 
 def _test_source(test_id: str, root: Path = ROOT) -> str:
