@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 TUTORIAL = Path(__file__).resolve().parent.parent / "tutorial"
+NOTEBOOK_CACHE = TUTORIAL.parent / "build" / "site-test" / "notebooks"  # read by tests/test_site.py
 pytest.importorskip("jupytext", reason="building the tutorials needs the dev extra: pip install -e '.[dev]'")
 pytest.importorskip("nbclient", reason="executing the tutorials needs the dev extra: pip install -e '.[dev]'")
+nbformat = pytest.importorskip("nbformat", reason="executing the tutorials needs the dev extra")
 
 _spec = importlib.util.spec_from_file_location("tutorial_build", TUTORIAL / "build.py")
 build = importlib.util.module_from_spec(_spec)
@@ -34,12 +36,14 @@ def test_tutorial_executes(source, tmp_path, monkeypatch, capfd):
     shown = build.absolute_paths(nb, extra=[tmp_path])
     assert not shown, f"outputs show absolute paths (cell number, line): {shown}"
     assert not terminal.out and not terminal.err, f"the kernel wrote to the terminal: {terminal}"
+    # keep the executed notebook for the site's browser check (tests/test_site.py), so that it
+    # need not execute the tutorials a second time in the same run
+    NOTEBOOK_CACHE.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, NOTEBOOK_CACHE / source.with_suffix(".ipynb").name)
 
 
 def test_absolute_paths_are_found():
     """The scan of outputs flags a displayed absolute path and passes a relative one."""
-    nbformat = pytest.importorskip("nbformat")
-
     def notebook(text):
         out = nbformat.v4.new_output("execute_result", data={"text/plain": text}, execution_count=1)
         return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[out])])
