@@ -115,7 +115,7 @@ class _SharedParams(dict):
             raise KeyError(f"params has no entry {key!r}; its keys are {list(self)}.")
         target = dict.__getitem__(self, key)
         if value is not target:
-            value = np.asarray(value)
+            value = check_finite(as_float_array(value, f"params[{key!r}]", target.dtype), f"params[{key!r}]")
             if value.shape != target.shape:
                 raise ValueError(f"params[{key!r}] must keep its shape {target.shape}; got {value.shape}.")
             target[...] = value
@@ -123,6 +123,10 @@ class _SharedParams(dict):
     def update(self, *args, **kwargs):
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def _fixed(self, *args, **kwargs):
         raise TypeError("the pair's params cannot gain or lose entries: both networks share these arrays.")
@@ -273,6 +277,8 @@ class CoupledPair:
         ------
         ValueError
             For a missing or unexpected key, a wrong shape or a non-finite entry.
+        TypeError
+            If ``params`` is not a mapping, or an entry is not numeric.
         """
         sizes = _check_sizes(sizes)
         tied = _check_tied(tied)
@@ -304,6 +310,12 @@ class CoupledPair:
     def copy(self):
         """An independent copy (parameters copied)."""
         return CoupledPair.from_params(self.params, self.sizes, self.tied)
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):  # copy.copy (and any reduction) rebuilds the shared views from the parameters
+        return CoupledPair.from_params, (dict(self.params), self.sizes, self.tied)
 
     def __repr__(self) -> str:
         return f"CoupledPair(sizes={self.sizes}, tied={self.tied}, dtype={self.dtype.name})"

@@ -264,6 +264,8 @@ def forward_pass(net, x, method: str = "mean"):
         \tilde a^k = \frac{W^k \mu^{k-1} + b^k}{\sqrt{1 + \pi\,\mathrm{Var}\,a^k / 8}} \;\text{(M8)},
         \qquad \mu^k = \sigma(\tilde a^k)
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
     mu, means, logits = x, [], []
     for k in range(1, net.n_layers + 1):
         a = net.logits(k, mu)  # the mean of a^k under A1 (exact: linearity)

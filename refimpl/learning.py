@@ -37,11 +37,9 @@ The sleep term is not the gradient of any bound on :math:`\log p(x)`: a tied
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_batch, as_float_array, check_choice, check_nonnegative, check_rng
+from ._validation import as_batch, as_float_array, check_choice, check_nonnegative, check_positive_int, check_rng
 from .coupled import CoupledPair
 from .forward import forward_pass
 from .numerics import log_softmax, logsumexp, sigmoid
@@ -392,8 +390,7 @@ def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
     """
     pair = _check_pair(pair)
     rng = check_rng(rng)
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0; got {lam!r}.")
+    lam = check_nonnegative(lam, "lam")
     check_choice(normalise, "normalise", NORMALISE)
     x, y, _ = pair.check_batch(x, y)
     hidden_units = sum(pair.sizes[1:-1])
@@ -457,8 +454,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     """
     pair = _check_pair(pair)
     rng = check_rng(rng)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}.")
+    n_samples = check_positive_int(n_samples, "n_samples")
     lam = check_nonnegative(lam, "lam")
     x, y, _ = pair.check_batch(x, y)
     B, K, n = x.shape[0], int(n_samples), pair.n_layers

@@ -150,7 +150,12 @@ def binary_states(d: int, start: int = 0, stop=None) -> np.ndarray:
            [1., 1.]])
     """
     d = check_positive_int(d, "d")
-    s = np.arange(start, 2**d if stop is None else stop, dtype=np.int64)
+    stop = 2**d if stop is None else stop
+    integers = isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer))
+    if not (integers and 0 <= start <= stop <= 2**d):
+        raise ValueError(f"start and stop must be integers with 0 <= start <= stop <= 2**d = {2**d}; "
+                         f"got start={start!r}, stop={stop!r}.")
+    s = np.arange(start, stop, dtype=np.int64)
     return ((s[:, None] >> np.arange(d, dtype=np.int64)) & 1).astype(np.float64)
 
 

@@ -15,6 +15,12 @@ from refimpl.sbn import one_hot
 SIZES = [(5, 3, 2), (6, 4, 3, 3)]
 
 
+def _log_bern(t, a):
+    """log Bern(t; sigma(a)) summed over units, written out: t log sigma(a) + (1 - t) log(1 - sigma(a))."""
+    p = 1.0 / (1.0 + np.exp(-a))
+    return np.sum(t * np.log(p) + (1 - t) * np.log1p(-p), axis=1)
+
+
 def _pair(sizes, tied, seed, scale=1.0):
     """A float64 pair with all parameters random (biases too), so no check passes by symmetry."""
     rng = np.random.default_rng(seed)
@@ -94,28 +100,40 @@ def test_m9_update_to_w_changes_both_directions():
 @pytest.mark.parametrize("sizes", SIZES)
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_m9_log_p_equals_generator_sbn_log_prob(sizes, tied, seed):
-    """pair.log_p(x, h, y) equals the generator SBN's M3 log-probability of [h^{n-1}..h^1, x] given onehot(y)."""
+def test_m9_log_p_equals_the_transposed_logistic_sums_written_out(sizes, tied, seed):
+    """pair.log_p(x, h, y) equals sum_k log Bern(h^{k-1}; sigma(G_k^T h^k + c^{k-1})), G = W (tied) or V, written
+    out here from the parameters, and the generator SBN's M3 log-probability of [h^{n-1}..h^1, x]."""
     pair = _pair(sizes, tied, seed)
     rng = np.random.default_rng(seed + 10)
     B = 7
     x = _binary(rng, (B, sizes[0]))
     hidden = [_binary(rng, (B, d)) for d in sizes[1:-1]]
     y = rng.integers(0, sizes[-1], B)
+    states, n = [x, *hidden, np.eye(sizes[-1])[y]], len(sizes) - 1
+    written = sum(_log_bern(states[k - 1], states[k] @ pair.params[f"{'W' if tied else 'V'}{k}"]
+                            + pair.params[f"c{k - 1}"]) for k in range(n, 0, -1))
+    assert_allclose(pair.log_p(x, hidden, y), written, rtol=1e-12, atol=1e-12)
     expected = pair.generator.log_prob(one_hot(y, sizes[-1]), list(reversed(hidden)) + [x])
     assert_allclose(pair.log_p(x, hidden, y), expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("sizes", SIZES)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_m3_log_q_equals_recogniser_sbn_log_prob(sizes, seed):
-    """pair.log_q(x, h, y) equals the recogniser SBN's M3 log-probability of [h^1..h^{n-1}, onehot(y)]."""
+def test_m3_log_q_equals_the_logistic_and_softmax_sums_written_out(sizes, seed):
+    """pair.log_q(x, h, y) equals sum_k log Bern(h^k; sigma(W^k h^{k-1} + b^k)) + log softmax(W^n h^{n-1} + b^n)_y,
+    written out here from the parameters, and the recogniser SBN's M3 log-probability."""
     pair = _pair(sizes, True, seed)
     rng = np.random.default_rng(seed + 20)
     B = 7
     x = _binary(rng, (B, sizes[0]))
     hidden = [_binary(rng, (B, d)) for d in sizes[1:-1]]
     y = rng.integers(0, sizes[-1], B)
+    states, n = [x, *hidden], len(sizes) - 1
+    written = sum(_log_bern(states[k], states[k - 1] @ pair.params[f"W{k}"].T + pair.params[f"b{k}"])
+                  for k in range(1, n))
+    top = states[-1] @ pair.params[f"W{n}"].T + pair.params[f"b{n}"]
+    written = written + top[np.arange(B), y] - np.log(np.sum(np.exp(top), axis=1))
+    assert_allclose(pair.log_q(x, hidden, y), written, rtol=1e-12, atol=1e-12)
     expected = pair.recogniser.log_prob(x, hidden + [one_hot(y, sizes[-1])])
     assert_allclose(pair.log_q(x, hidden, y), expected, rtol=1e-12, atol=1e-12)
 
@@ -286,9 +304,9 @@ def test_from_params_rejects_bad_params():
     """from_params names a missing key, a wrong shape and a non-finite entry."""
     pair = _pair((5, 3, 2), True, 0)
     params = {k: v.copy() for k, v in pair.params.items()}
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(ValueError, match=r"missing \['c0'\], unexpected \[\]"):
         CoupledPair.from_params({k: v for k, v in params.items() if k != "c0"}, (5, 3, 2), True)
-    with pytest.raises(ValueError, match="unexpected"):
+    with pytest.raises(ValueError, match=r"missing \['V1', 'V2'\], unexpected \[\]"):
         CoupledPair.from_params(params, (5, 3, 2), False)
     bad = dict(params, W1=np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"params\['W1'\] must have shape \(3, 5\)"):
@@ -296,3 +314,18 @@ def test_from_params_rejects_bad_params():
     bad = dict(params, b2=np.array([np.nan, 0.0]))
     with pytest.raises(ValueError, match=r"params\['b2'\] must be finite"):
         CoupledPair.from_params(bad, (5, 3, 2), True)
+
+
+def test_params_in_place_union_and_copies_keep_the_two_networks_tied():
+    """`params |= ...` writes into the shared arrays; copy.copy and copy.deepcopy give independent tied pairs."""
+    import copy
+
+    pair = _pair((5, 3, 2), True, 0)
+    w1 = pair.params["W1"]
+    pair.params |= {"W1": np.full((3, 5), 0.25)}
+    assert pair.params["W1"] is w1 and np.all(pair.generator.weights[-1] == 0.25)
+    with pytest.raises(ValueError, match=r"params\['W1'\] must be finite"):
+        pair.params["W1"] = np.full((3, 5), np.nan)
+    for twin in (copy.deepcopy(pair), copy.copy(pair)):
+        assert np.array_equal(twin.params["W1"], pair.params["W1"]) and not np.shares_memory(twin.params["W1"], w1)
+        assert np.shares_memory(twin.generator.weights[-1], twin.params["W1"])

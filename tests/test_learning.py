@@ -388,12 +388,15 @@ def test_rws_with_one_sample_is_wake_plus_wake_q_plus_sleep():
                     rtol=1e-12)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
-def test_rws_rejects_a_bad_number_of_samples(bad):
+@pytest.mark.parametrize("bad, error, message", [(0, ValueError, "n_samples must be an integer >= 1; got 0"),
+                                                  (-1, ValueError, "n_samples must be an integer >= 1; got -1"),
+                                                  (2.5, TypeError, "n_samples must be an integer; got float"),
+                                                  (True, TypeError, "n_samples must be an integer; got bool")])
+def test_rws_rejects_a_bad_number_of_samples(bad, error, message):
     """n_samples must be a positive integer; the message names it."""
     pair = _pair((5, 3, 2), True, seed=2)
     x, _, y = _states((5, 3, 2), seed=3)
-    with pytest.raises(ValueError, match="n_samples"):
+    with pytest.raises(error, match=message):
         rws_step_grads(pair, x, y, np.random.default_rng(0), n_samples=bad)
 
 

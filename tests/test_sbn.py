@@ -353,3 +353,10 @@ def test_m3_log_prob_states_of_the_first_layers_is_their_marginal_term():
     top = np.log(np.sum(layers[2] * np.exp(layers[1] @ net.weights[2].T + net.biases[2]), axis=1)
                  / np.sum(np.exp(layers[1] @ net.weights[2].T + net.biases[2]), axis=1))
     assert_allclose(full, first_two + top, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("start, stop", [(0, 8), (-1, 1), (3, 2)])
+def test_binary_states_rejects_a_range_outside_the_states(start, stop):
+    """start and stop must satisfy 0 <= start <= stop <= 2**d; the message gives the bound."""
+    with pytest.raises(ValueError, match=r"0 <= start <= stop <= 2\*\*d = 4"):
+        binary_states(2, start, stop)

@@ -85,7 +85,8 @@ from .train import (
 __all__ = ["ALL_ROWS", "FULL", "PROTOCOLS", "QUICK", "ROWS", "main", "run_experiment"]
 
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
-#: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep.
+#: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep (RWS, RWSu, and
+#: RWS2 with lambda * L0) and the semi-supervised pairs (S2, S2u, with ``--labelled``).
 EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u", "RWS2")
 ALL_ROWS = ROWS + EXTRA_ROWS
 GENERATIVE = ("L1", "L1u", "L2", "L2u", *EXTRA_ROWS)
@@ -155,6 +156,8 @@ def _check_settings(settings: dict) -> dict:
     protocols = _check_subset(settings["protocols"], "protocols", PROTOCOLS)
     for name in ("S", "K", "curve_images", "cycle_per_class"):
         check_positive_int(settings[name], name)
+    if not settings["curve_K"]:
+        raise ValueError("curve_K must list at least one number of importance samples; got none.")
     for k in settings["curve_K"]:
         check_positive_int(k, "curve_K")
     for name in ("test_images", "train_images"):
@@ -234,16 +237,24 @@ def _plot_row(pair, row: str, protocol: str, rng, folder: Path) -> None:
     labels = np.repeat(np.arange(n_classes), 10)
     _, samples = pair.sample_generator(labels, rng)
     means = pair.generate_mean(np.arange(n_classes))
-    fig, axes = plt.subplots(11, n_classes, figsize=(n_classes * 0.8, 11 * 0.8))
+    rules = {"L1": "wake-sleep", "L2": "wake-sleep + λ·L0", "RWS": "reweighted wake-sleep",
+             "RWS2": "reweighted wake-sleep + λ·L0", "S2": "semi-supervised"}
+    rule = rules.get(row.removesuffix("u"), row)
+    fig, axes = plt.subplots(11, n_classes, figsize=(n_classes * 0.8 + 0.6, 11 * 0.8 + 1.2),
+                             gridspec_kw={"hspace": 0.08, "wspace": 0.08})
     for c in range(n_classes):
         for i in range(10):
             axes[i, c].imshow(samples[c * 10 + i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         axes[10, c].imshow(means[c].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-        axes[0, c].set_title(str(c))
+        axes[0, c].set_title(f"y = {c}", fontsize=12)
     for ax in axes.ravel():
         ax.set_xticks([]), ax.set_yticks([])
-    axes[10, 0].set_ylabel("mean", rotation=0, ha="right")
-    fig.suptitle(f"{row} ({protocol}): 10 samples per class, generator mean (last row)")
+    for i in range(10):
+        axes[i, 0].set_ylabel(str(i + 1), fontsize=10, rotation=0, ha="right", va="center")
+    axes[10, 0].set_ylabel(r"mean $\nu^0$", fontsize=12, rotation=0, ha="right", va="center")
+    fig.suptitle(f"{row}: {rule}, {'tied' if METHODS[row] else 'untied'} weights, {protocol} binarisation\n"
+                 "rows 1-10: generator samples of each class y; last row: the generator's mean image",
+                 fontsize=13, y=0.955)
     _save_figure(fig, folder / f"05_{protocol}_{row}_samples.png")
 
 
@@ -252,23 +263,49 @@ def _plot_summary(table: list, folder: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for rec in table:  # one colour per row, solid for threshold and dashed for stochastic binarisation
+    protocols = [p for p in PROTOCOLS if any(rec["protocol"] == p for rec in table)]
+    with_curve = any("curve" in rec for rec in table)
+    n_rows = 2 if with_curve else 1
+    fig, axes = plt.subplots(n_rows, len(protocols), figsize=(4.6 * len(protocols) + 0.8, 3.9 * n_rows),
+                             squeeze=False, sharey="row")
+    markers = "osD^vP*Xph"
+    for rec in table:  # one panel per protocol; one colour and marker per row of the table
+        col = protocols.index(rec["protocol"])
+        index = ALL_ROWS.index(rec["row"])
+        style = {"color": f"C{index}", "marker": markers[index], "label": rec["row"]}
         epochs = [r["epoch"] for r in rec["log"]]
-        errors = [r["test_error"] for r in rec["log"]]
-        style = {"color": f"C{ALL_ROWS.index(rec['row'])}", "label": f"{rec['row']} ({rec['protocol']})",
-                 "ls": "-" if rec["protocol"] == "threshold" else "--"}
-        axes[0].plot(epochs, 100 * np.array(errors, dtype=float), **style)
+        errors = 100 * np.array([r["test_error"] for r in rec["log"]], dtype=float)
+        axes[0, col].plot(epochs, errors, ms=4, **style)
         if "curve" in rec:
-            axes[1].plot(rec["curve"]["K"], rec["curve"]["log_px"], marker="o", **style)
-    axes[0].set(xlabel="epoch", ylabel="test error of the mean pass (%)", yscale="log",
-                title="learning curves")
-    axes[1].set(xlabel="K (importance samples)", ylabel="mean log p(x) (nats)", xscale="log",
-                title="importance-sampled bound rises with K")
-    for ax in axes:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+            axes[1, col].plot(rec["curve"]["K"], rec["curve"]["log_px"], ms=6, **style)
+    for col, protocol in enumerate(protocols):
+        ax = axes[0, col]
+        ax.set(xlabel="epoch", yscale="log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"learning curves ({protocol} binarisation)", fontsize=11)
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 3, 5)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        if with_curve:
+            ax = axes[1, col]
+            ax.set(xlabel="K (importance samples)", xscale="log")
+            ax.set_title(f"log p(x) bound rises with K ({protocol})", fontsize=11)
+            ax.set_xticks(sorted({k for rec in table if "curve" in rec for k in rec["curve"]["K"]}))
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[0, 0].set_ylabel("test error of the mean pass (%)")
+    if with_curve:
+        axes[1, 0].set_ylabel("mean log p(x) (nats)")
+    handles = {}
+    for ax in axes.ravel():
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    order = sorted(handles, key=ALL_ROWS.index)
+    fig.tight_layout()
+    if order:
+        fig.legend([handles[r] for r in order], order, title="row", fontsize=11, title_fontsize=11,
+                   loc="center left", bbox_to_anchor=(1.0, 0.5))
     _save_figure(fig, folder / "05_learning_curves_and_K.png")
 
 
@@ -447,10 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-epoch factor of the step size, in (0, 1]: epoch e steps with "
                         f"lr * lr_decay**(e-1); 1.0 keeps it constant; default {f['lr_decay']}")
     p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
-                   help=f"lambda, the weight of L0 in the L2/L2u rows, in [0, {MAX_LAM:g}]; "
+                   help=f"lambda, the weight of L0 in the rows L2, L2u, RWS2, S2 and S2u, in [0, {MAX_LAM:g}]; "
                         f"default {f['lam']}")
     p.add_argument("--normalise", choices=("none", "units"),
-                   help=f"per-term normalisation of the L2/L2u rows; default {f['normalise']}")
+                   help=f"per-term normalisation of the rows L2, L2u, S2 and S2u; default {f['normalise']}")
     p.add_argument("--seed", type=arg_type("--seed", check_positive_int, 0, parse=int),
                    help=f"seed of training and evaluation; default {f['seed']}")
     p.add_argument("--K", type=arg_type("--K", check_positive_int, parse=int),

@@ -13,7 +13,8 @@ paired differences (per seed, then mean ± sd) that the verdicts rest on::
 ``scarce`` runs L0 on the labelled images alone and the tied (S2) and untied (S2u)
 pairs learning generatively from every image plus L0 on the labelled ones, for
 ``--plan`` (default ``100:0,1,2/1000:0``: 100 labels over three seeds, 1,000 over one).
-The other options are those of ``python -m refimpl.lab.experiment``.
+``--epochs``, ``--sizes`` and ``--quick`` change the experiment's settings as they do for
+``python -m refimpl.lab.experiment``; every other setting is the experiment's default.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def summarise(tables: dict, differences) -> dict:
         diffs = []
         for table in tables.values():
             by_row = {r["row"]: r for r in table}
-            if a in by_row and b in by_row and by_row[a].get(column) is not None:
+            if a in by_row and b in by_row and None not in (by_row[a].get(column), by_row[b].get(column)):
                 diffs.append(by_row[a][column] - by_row[b][column])
         if diffs:
             out["differences"][name] = _mean_sd(diffs)
@@ -178,8 +179,10 @@ def _plan(text: str) -> dict:
     plan = {}
     for part in text.split("/"):
         labelled, _, seeds = part.partition(":")
-        plan[check_positive_int(int(labelled), "labelled")] = tuple(
-            check_positive_int(int(s), "seed", 0) for s in seeds.split(","))
+        labelled = check_positive_int(int(labelled), "labelled")
+        if labelled in plan or not seeds:
+            raise ValueError(f"each label count must appear once, with seeds after a colon; got {text!r}")
+        plan[labelled] = tuple(check_positive_int(int(s), "seed", 0) for s in seeds.split(","))
     return plan
 
 

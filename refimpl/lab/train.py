@@ -15,12 +15,20 @@ method    tied    objective ascended (batch means)
 ``RWS``   yes     reweighted wake-sleep, K = 5 (beyond the paper:
                   :func:`refimpl.learning.rws_step_grads`)
 ``RWSu``  no      the same, untied
+``RWS2``  yes     reweighted wake-sleep + :math:`\lambda\,L0`
+``S2``    yes     semi-supervised (needs ``labelled``): S1 wake on every
+                  image, sleep, :math:`\lambda\,L0` on the labelled ones
+``S2u``   no      the same, untied
 ========  ======  =====================================================
+
+With ``labelled`` set, only that many training labels are kept (class-balanced,
+chosen by ``seed``): S2/S2u learn from them discriminatively and from every
+image generatively, and L0 learns from them alone.
 
 Reproducibility: one ``numpy.random.Generator``, made from ``seed``, draws
 everything in order: the initial weights, then per epoch the stochastic
-binarisation of the training images (if chosen), the shuffling, and the
-samples of every L1/L2/RWS step. Parameters are float32. After every epoch a
+binarisation of the training images (if chosen), the shuffling, and per step
+the labelled batch (with ``labelled``) and the samples of the step. Parameters are float32. After every epoch a
 checkpoint (:mod:`refimpl.lab.checkpoint`) holds the parameters, the optimiser
 state and the generator's state, so training 2 epochs in one run or 1 epoch
 and then 1 more with ``resume=True`` gives bit-identical parameters.
@@ -136,10 +144,10 @@ class TrainConfig:
 
     Parameters
     ----------
-    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu"}, default "L1"
+    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu", "RWS2", "S2", "S2u"}, default "L1"
         The learning rule (:data:`METHODS`); a trailing ``u`` trains an untied pair.
     lam : float, default 1.0
-        :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u/S2/S2u (ignored by the other methods).
+        :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u/RWS2/S2/S2u (ignored by the other methods).
     sizes : sequence of int, default (784, 500, 500, 10)
         Layer widths; at most :data:`MAX_WEIGHTS` weights. :func:`fit` checks
         that they start with the pixel count and end with the class count of the data.
@@ -635,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "wake-sleep (K = 5), RWS2 = RWS + lam * L0, S2 semi-supervised (with --labelled); a "
                         "trailing u trains untied weights; default %(default)s")
     p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
-                   help=f"lambda, the weight of L0 in L2/L2u/S2/S2u (refused with other methods), in "
+                   help=f"lambda, the weight of L0 in L2/L2u/RWS2/S2/S2u (refused with other methods), in "
                         f"[0, {MAX_LAM:g}]; default {d.lam}")
     p.add_argument("--normalise", choices=list(NORMALISE),
                    help=f"the per-term normalisation of L2/L2u/S2/S2u (refused with other methods); "
