@@ -136,11 +136,12 @@ def test_course_find_submissions_layouts(tmp_path):
     and files naming no notebook are ignored."""
     (tmp_path / "eve" / ".ipynb_checkpoints").mkdir(parents=True)
     for name in ("eve/ex03_mine.py", "eve/ex03_mine.ipynb", "eve/.ipynb_checkpoints/ex01-checkpoint.ipynb",
-                 "eve/notes.ipynb", "frank-ex5.py"):
+                 "eve/notes.ipynb", "frank-ex5.py", "alex1_ex02_forward.ipynb"):
         (tmp_path / name).write_text("")
     found = find_submissions(tmp_path)
     assert found == {"eve": {"ex03_generator_by_transposition": tmp_path / "eve" / "ex03_mine.ipynb"},
-                     "frank": {"ex05_experiment": tmp_path / "frank-ex5.py"}}
+                     "frank": {"ex05_experiment": tmp_path / "frank-ex5.py"},
+                     "alex1": {"ex02_forward_pass_as_inference": tmp_path / "alex1_ex02_forward.ipynb"}}
 
 
 def test_course_grade_command_lists_and_refuses_bad_input(tmp_path, capsys):

@@ -47,7 +47,7 @@ TIME_LIMIT = 60.0
 #: seconds a child may take to start (a fresh interpreter imports numpy, numba and refimpl)
 STARTUP_LIMIT = 120.0
 CSV_FIELDS = ("student", "file", "exercise", "function", "label", "points", "max_points", "outcome", "message")
-_NOTEBOOK_TOKEN = re.compile(r"ex0?([1-9])(?![0-9])")
+_NOTEBOOK_TOKEN = re.compile(r"(?<![A-Za-z0-9])ex0?([1-9])(?![0-9])")
 _CONTEXTS: dict = {}
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
