@@ -222,19 +222,24 @@ assert abs(probs.sum() - 1) < 1e-12 and np.max(np.abs(out_marg - brute[-1])) < 1
 
 # %%
 widths = np.arange(1, 25)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for n_hidden, style in [(2, "-"), (3, "--"), (4, ":")]:
-    axes[0].semilogy(widths, 2.0 ** (n_hidden * widths), "C0" + style, label=f"brute force, {n_hidden} hidden")
-    axes[0].semilogy(widths, (n_hidden - 1) * 2.0 ** (2 * widths), "C1" + style, label=f"recursion, {n_hidden} hidden")
-axes[0].set(xlabel="width of every hidden layer", ylabel="terms", title="cost of exact inference")
+fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.4))
+for n_hidden, style, (m_brute, m_rec), offset in [(2, "-", "os", 0), (3, "--", "^v", 1), (4, ":", "DP", 2)]:
+    marks = {"markevery": (offset, 3), "ms": 6}
+    axes[0].semilogy(widths, 2.0 ** (n_hidden * widths), color="C0", ls=style, marker=m_brute, **marks,
+                     label=f"brute force, {n_hidden} hidden layers")
+    axes[0].semilogy(widths, (n_hidden - 1) * 2.0 ** (2 * widths), color="C1", ls=style, marker=m_rec,
+                     mfc="white", **marks, label=f"recursion, {n_hidden} hidden layers")
+axes[0].set(xlabel="width of every hidden layer (units)", ylabel="terms summed (count)",
+            title="cost of exact inference against width")
 axes[0].axhline(1e9, color="gray", lw=0.8)
-axes[0].text(1, 2e9, "~1 s of work", color="gray", fontsize=8)
-axes[0].legend(fontsize=7)
+axes[0].text(24, 3e9, "~1 s of work", color="gray", fontsize=10, ha="right")
+axes[0].legend(fontsize=9.5, loc="upper left")
 depths = np.arange(2, 11)
 axes[1].semilogy(depths, 2.0 ** (12 * depths), "C0o-", label="brute force $2^{12 L}$")
-axes[1].semilogy(depths, (depths - 1) * 2.0 ** 24, "C1o-", label="recursion $(L-1)\\,2^{24}$")
-axes[1].set(xlabel="number L of hidden layers (12 units each)", ylabel="terms", title="cost against depth")
-axes[1].legend(fontsize=8)
+axes[1].semilogy(depths, (depths - 1) * 2.0 ** 24, "C1s--", mfc="white", label="recursion $(L-1)\\,2^{24}$")
+axes[1].set(xlabel="number $L$ of hidden layers (12 units each)", ylabel="terms summed (count)",
+            title="cost against depth")
+axes[1].legend(fontsize=10, loc="upper left")
 fig.tight_layout()
 save_figure(fig, "01_exact_inference_cost")
 plt.show()
@@ -286,13 +291,22 @@ assert gap < 1e-12 and gap_marg < 1e-12
 # `tests/test_exact.py::test_m4_layer_state_distributions_sum_to_one`
 
 # %%
-fig, ax = plt.subplots(figsize=(9, 3.2))
+# the same distribution estimated from the ancestral samples above: state s counts the samples with x^2 = s
+sampled = np.bincount((samples[1] @ 2 ** np.arange(SIZES[2])).astype(int), minlength=states.size) / N_SAMPLES
+sampled_se = np.sqrt(sampled * (1 - sampled) / N_SAMPLES)  # binomial standard error of each frequency
+fig, (ax, ax_d) = plt.subplots(2, 1, figsize=(10, 6.4), sharex=True, height_ratios=(1, 1.2))
 ax.bar(states - 0.2, p2, width=0.4, label="exact $q(x^2 \\mid x^0)$ (recursion)")
-ax.bar(states + 0.2, product, width=0.4, label="product of its marginals")
-ax.set_xticks(states, [format(s, f"0{SIZES[2]}b")[::-1] for s in states], rotation=90, fontsize=8)
-ax.set(xlabel="state of layer 2 (units $x_1 x_2 \\dots$)", ylabel="probability",
-       title="layer 2 is not a product of independent units")
-ax.legend(fontsize=8)
+ax.bar(states + 0.2, product, width=0.4, hatch="//", edgecolor="white", label="product of its marginals")
+ax.set(ylabel="probability", title="layer 2 is not a product of independent units")
+ax.legend(fontsize=10)
+ax_d.axhline(0, color="gray", lw=0.8)
+ax_d.bar(states, p2 - product, width=0.6, color="C2", label="exact $-$ product of marginals")
+ax_d.errorbar(states, sampled - product, yerr=2 * sampled_se, fmt="ko", ms=4, capsize=3,
+              label=f"{N_SAMPLES} samples $-$ product, $\\pm 2$ binomial s.e.")
+ax_d.set_xticks(states, [format(s, f"0{SIZES[2]}b")[::-1] for s in states], fontsize=10, family="monospace")
+ax_d.set(xlabel="state of layer 2 (units $x_1 x_2 x_3 x_4$)", ylabel="difference in probability",
+         title="exact minus product: the difference the bars above cannot show")
+ax_d.legend(fontsize=10, loc="upper right")
 fig.tight_layout()
 save_figure(fig, "01_layer_state_distribution")
 plt.show()
@@ -319,7 +333,7 @@ assert np.max(np.abs(z)) < 5
 # checked by `tests/test_sbn.py::test_m1_sampled_frequencies_match_exact_marginals`
 
 # %%
-fig, ax = plt.subplots(figsize=(4, 4))
+fig, ax = plt.subplots(figsize=(5, 4.8))
 ax.plot([0, 1], [0, 1], color="gray", lw=0.8)
 ax.errorbar(exact, freq, yerr=5 * np.sqrt(exact * (1 - exact) / N_SAMPLES), fmt="o", ms=4)
 ax.set(xlabel="exact marginal (recursion)", ylabel=f"frequency in {N_SAMPLES} samples",

@@ -338,7 +338,7 @@ ax.loglog(SCALES[:5], err["mean"][0] * (SCALES[:5] / SCALES[0]) ** 2, "k--", lw=
 ax.set_xlabel("weight scale $s$")
 ax.set_ylabel("mean |forward - exact|, layers 2..n")
 ax.set_title(f"{N_NETS} random networks {'-'.join(map(str, SIZES))}")
-ax.legend(fontsize=8)
+ax.legend(fontsize=10, loc="center left", bbox_to_anchor=(1.02, 0.5))
 save_figure(fig, "02_error_vs_weight_scale")
 plt.show()
 print({m_: e_.round(5).tolist() for m_, e_ in err.items()})
@@ -434,7 +434,7 @@ ax.axhline(np.sqrt(np.mean((np.concatenate(mu_fw[1:]) - exact_net) ** 2)), color
 ax.axhline(np.sqrt(np.mean((np.concatenate(mu_pr[1:]) - exact_net) ** 2)), color="C4", ls="-.", label="probit pass (M8)")
 ax.set_xlabel("samples $S$")
 ax.set_ylabel("RMS error, layers 2..n (20 seeds)")
-ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+ax.legend(fontsize=10, loc="center left", bbox_to_anchor=(1.02, 0.5))
 save_figure(fig, "02_monte_carlo_error")
 plt.show()
 

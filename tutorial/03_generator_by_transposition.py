@@ -148,7 +148,7 @@ print(f"mean pass, top step:  max |nu^1 - exact| = {np.max(np.abs(nu1 - exact_h1
 print(f"mean pass, image:     max |nu^0 - exact| = {np.max(np.abs(nu0 - exact_x)):.3f}  (approximation)")
 assert z < 5 and np.allclose(nu1, exact_h1, atol=1e-12)
 
-fig, axes = plt.subplots(1, SIZES[-1], figsize=(10, 2.6), sharey=True)
+fig, axes = plt.subplots(1, SIZES[-1], figsize=(10, 3.0), sharey=True)
 for c, ax in enumerate(axes):
     i = np.arange(SIZES[0])
     ax.bar(i - 0.25, exact_x[c], 0.25, label="exact (enumeration)")
@@ -157,8 +157,9 @@ for c, ax in enumerate(axes):
     ax.set_title(f"y = {c}")
     ax.set_xlabel("pixel i")
 axes[0].set_ylabel(r"$p(x_i = 1 \mid y)$")
-axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 fig.tight_layout()
+fig.legend(*axes[0].get_legend_handles_labels(), fontsize=10, ncol=3, loc="upper center",
+           bbox_to_anchor=(0.5, 0.0))
 save_figure(fig, "03_generation_marginals")
 plt.show()
 
@@ -295,10 +296,9 @@ for ax, s in zip(axes, SCALES, strict=True):
         ax.scatter(j + 0.12 * rng.standard_normal(g.size), g, s=8, alpha=0.6)
         ax.hlines(np.median(g), j - 0.3, j + 0.3, color="k")
     ax.set_yscale("log")
-    ax.set_xticks(range(len(KINDS)), [k.split(" ", 1)[0] for k in KINDS])
+    ax.set_xticks(range(len(KINDS)), [k.replace(") ", ")\n").replace(", ", "\n") for k in KINDS])
     ax.set_title(f"weights and biases ~ N(0, {s:g}²)")
 axes[0].set_ylabel(r"gap KL$(\pi_q \| \pi_p)$, nats")
-fig.suptitle("(i) 1 layer tied  (ii) 1 layer untied  (iii) 2 layers tied  (iv) 2 layers untied", fontsize=9)
 fig.tight_layout()
 save_figure(fig, "03_consistency_gap")
 plt.show()

@@ -327,33 +327,49 @@ for rule in ("L0", "L1", "L1u", "L2"):
     print(f"{rule:4s} test error {runs[rule]['test_error']:.3f}   cycle accuracy {runs[rule]['cycle']:.3f}")
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
+fig, axes = plt.subplots(2, 2, figsize=(10.5, 7.2), sharex=True)
+style = {"L0": ("C0", "o", "-"), "L1": ("C1", "s", "--"), "L1u": ("C2", "^", "-."), "L2": ("C3", "D", ":")}
 for rule, run in runs.items():
     epochs = [r["epoch"] for r in run["log"]]
-    for ax, key in zip(axes[:3], ("G", "R", "L0"), strict=True):
+    colour, marker, ls = style[rule]
+    line = {"color": colour, "marker": marker, "ls": ls, "ms": 6, "label": rule}
+    for ax, key in zip(axes.flat[:3], ("G", "R", "L0"), strict=True):
         if key in run["log"][0]["terms"]:
-            ax.plot(epochs, [r["terms"][key] for r in run["log"]], "o-", label=rule)
-    axes[3].plot(epochs, [100 * r["test_error"] for r in run["log"]], "o-", label=rule)
-for ax, title in zip(axes, ("G: log p(x, h | y) at wake samples", "R: log q(h, y | x) at dreams",
-                            "L0: log q~(y | x)", "test error of the mean pass (%)"), strict=True):
-    ax.set(title=title, xlabel="epoch")
-    ax.legend()
-axes[0].set_ylabel("nats per image (epoch mean)")
-axes[3].set_yscale("log")
-fig.tight_layout()
+            ax.plot(epochs, [r["terms"][key] for r in run["log"]], **line)
+    axes[1, 1].plot(epochs, [100 * r["test_error"] for r in run["log"]], **line)
+titles = (r"G: $\log p(x, h \mid y)$ at wake samples", r"R: $\log q(h, y \mid x)$ at dreams",
+          r"L0: $\log \tilde q(y \mid x)$", "test error of the mean pass")
+for ax, title in zip(axes.flat, titles, strict=True):
+    ax.set_title(title, fontsize=12)
+    ax.tick_params(labelsize=10)
+for ax in axes[1]:
+    ax.set_xlabel("epoch", fontsize=11)
+for ax in axes.flat[:3]:
+    ax.set_ylabel("nats per image (epoch mean)", fontsize=11)
+axes[1, 1].set_ylabel("test error (%, log scale)", fontsize=11)
+axes[1, 1].set_yscale("log")
+axes[1, 1].yaxis.set_major_locator(plt.LogLocator(subs=(1, 2, 5)))
+axes[1, 1].yaxis.set_major_formatter(plt.FormatStrFormatter("%g"))
+axes[1, 1].yaxis.set_minor_formatter(plt.NullFormatter())
+fig.tight_layout(rect=(0, 0, 1, 0.92))
+fig.legend(*axes[1, 1].get_legend_handles_labels(), title="learning rule", fontsize=11, title_fontsize=11,
+           ncol=len(runs), loc="upper center", bbox_to_anchor=(0.5, 1.0))
 save_figure(fig, "04_learning_curves")
 plt.show()
 
 # %%
 generative = [rule for rule in runs if rule != "L0"]  # L0 trains no generator
-fig, axes = plt.subplots(len(generative), 10, figsize=(10, 1.1 * len(generative) + 0.4))
+fig, axes = plt.subplots(len(generative), 10, figsize=(10, 1.0 * len(generative) + 0.8))
 for row, rule in enumerate(generative):
     means = runs[rule]["pair"].generate_mean(np.arange(10))
     for c in range(10):
-        axes[row, c].imshow(means[c].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        axes[row, c].imshow(means[c].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         axes[row, c].set_xticks([]), axes[row, c].set_yticks([])
-    axes[row, 0].set_ylabel(rule)
-fig.suptitle("generator mean images nu^0 per class (M10) after the short run")
+        if row == 0:
+            axes[row, c].set_title(f"y = {c}", fontsize=12)
+    axes[row, 0].set_ylabel(rule, fontsize=13, rotation=0, ha="right", va="center")
+fig.suptitle(r"generator mean images $\nu^0$ per class $y$ (M10) after the short run, one row per rule", fontsize=13)
+fig.tight_layout(h_pad=0.3, w_pad=0.3)
 save_figure(fig, "04_generator_means")
 plt.show()
 

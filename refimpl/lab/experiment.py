@@ -283,7 +283,7 @@ def _plot_summary(table: list, folder: Path) -> None:
     for col, protocol in enumerate(protocols):
         ax = axes[0, col]
         ax.set(xlabel="epoch", yscale="log")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=(1, 2, 5, 10), min_n_ticks=1))
         ax.set_title(f"learning curves ({protocol} binarisation)", fontsize=11)
         ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 3, 5)))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
