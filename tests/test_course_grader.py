@@ -154,6 +154,10 @@ def test_course_grade_command_lists_and_refuses_bad_input(tmp_path, capsys):
             grade.main(argv)
         assert exit_info.value.code == 2
     assert "ex01" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # a folder is graded on every exercise
+        grade.main([str(tmp_path), "--exercise", "2.1"])
+    assert exit_info.value.code == 2
+    assert "--exercise applies to one notebook" in capsys.readouterr().err
 
 
 def test_course_report_of_a_missing_function(tmp_path):

@@ -58,6 +58,8 @@ def main(argv=None) -> int:
     if args.time_limit <= 0:
         parser.error(f"--time-limit must be a positive number of seconds; got {args.time_limit:g}")
     if args.path.is_dir():
+        if args.exercise:
+            parser.error("--exercise applies to one notebook; a folder is graded on every exercise")
         report = grade_folder(args.path, args.out, args.time_limit,
                               progress=lambda text: print(text, file=sys.stderr, flush=True))
         print(_summary(report))
