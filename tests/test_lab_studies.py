@@ -40,3 +40,11 @@ def test_scarce_study_command_writes_its_summary_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert studies.main(argv) == 0
     assert "] training ..." not in capsys.readouterr().out
+
+
+def test_a_bad_plan_exits_2_with_one_line_naming_the_problem(capsys):
+    """A repeated label count or a group without seeds is refused before any run, in one line."""
+    for plan in ("100:0/100:1", "100:"):
+        assert studies.main(["scarce", "--plan", plan, "--out", "unused"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "each label count must appear once, with seeds after a colon" in err[0]

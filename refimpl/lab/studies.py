@@ -19,6 +19,7 @@ pairs learning generatively from every image plus L0 on the labelled ones, for
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -186,6 +187,14 @@ def _plan(text: str) -> dict:
     return plan
 
 
+def _plan_argument(text: str) -> dict:
+    """argparse type of ``--plan``: the message says what is wrong."""
+    try:
+        return _plan(text)
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"--plan must be groups like 100:0,1,2/1000:0 ({exc})") from None
+
+
 def _seeds(values, name):
     return tuple(check_positive_int(v, name, 0) for v in values)
 
@@ -202,7 +211,7 @@ def build_parser():
     p.add_argument("--work", help="folder for checkpoints; default runs/<study>")
     p.add_argument("--seeds", type=arg_type("--seeds", _seeds, parse=int_list), default=(0, 1, 2),
                    help="seeds of the seeds study, comma-separated; default 0,1,2")
-    p.add_argument("--plan", type=arg_type("--plan", lambda v, name: v, parse=_plan),
+    p.add_argument("--plan", type=_plan_argument,
                    help="scarce study: labels:seeds groups separated by '/'; default 100:0,1,2/1000:0")
     p.add_argument("--epochs", type=arg_type("--epochs", check_positive_int, parse=int),
                    help=f"epochs per row; default {FULL['epochs']}")
