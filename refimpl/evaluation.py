@@ -469,15 +469,15 @@ def log_likelihood_curve(
     if not Ks:
         raise ValueError("Ks must list at least one number of samples; got an empty sequence.")
     out = {"K": np.array(Ks), "log_px": np.empty(len(Ks))}
-    if labels is not None:
+    if labels is not None:  # checked before any sampling
+        x = _check_x(x, _check_pair(pair))
+        labels = check_labels(labels, pair.n_classes, "labels", batch=x.shape[0], against="x")
         out["log_px_y"] = np.empty(len(Ks))
     for j, K in enumerate(Ks):
         res = importance_log_likelihood(pair, x, K, rng, batch_size=batch_size, backend=backend)
         out["log_px"][j] = res.log_px.mean()
         if labels is not None:
-            N, C = res.log_px_y.shape
-            lab = check_labels(labels, C, "labels", batch=N, against="x")
-            out["log_px_y"][j] = res.log_px_y[np.arange(lab.size), lab].mean()
+            out["log_px_y"][j] = res.log_px_y[np.arange(labels.size), labels].mean()
     return out
 
 
