@@ -11,7 +11,7 @@ import tempfile
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["atomic_writer"]
+__all__ = ["atomic_writer", "write_text"]
 
 
 @contextmanager
@@ -68,3 +68,10 @@ def atomic_writer(path, mode: str = "wb"):
             os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8) and print the path: how the commands report their files."""
+    with atomic_writer(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path}", flush=True)

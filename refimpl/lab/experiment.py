@@ -66,7 +66,7 @@ from ..evaluation import (
     test_error,
 )
 from ._cli import Parser, arg_type, command_line, either, int_list, parse_args, run, str_list
-from ._io import atomic_writer
+from ._io import atomic_writer, write_text
 from .checkpoint import CheckpointError
 from .data import binarize, get_dataset
 from .train import (
@@ -179,12 +179,6 @@ def _prepare_folder(folder: Path, option: str) -> None:
     except OSError as exc:
         raise OSError(f"{option} {folder} is not a writable folder ({exc.strerror or exc}); "
                       f"choose another {option}") from None
-
-
-def _write(path: Path, text: str) -> None:
-    with atomic_writer(path, "w") as f:
-        f.write(text)
-    print(f"wrote {path}", flush=True)
 
 
 def _test_set(dataset, protocol: str, test_images):
@@ -438,14 +432,14 @@ def run_experiment(data="embedded", out="results", work="runs/experiment", setti
             record.update(evaluate_row(pair, row, x_test, y_test, settings, rng))
             if row in GENERATIVE:
                 _plot_row(pair, row, protocol, rng, out / "figures")
-            _write(row_file, json.dumps(record, indent=1))
+            write_text(row_file, json.dumps(record, indent=1))
             table.append(record)
             print(f"[{protocol} {row}] test error {100 * record['test_error_mean_pass']:.2f} %"
                   + (f", log p(x) {record['log_px']:.2f}, cycle {100 * record['cycle_accuracy']:.1f} %"
                      if "log_px" in record else ""), flush=True)
     _plot_summary(table, out / "figures")
-    _write(out / "table.json", json.dumps(table, indent=1))
-    _write(out / "table.md", _markdown(table, settings))
+    write_text(out / "table.json", json.dumps(table, indent=1))
+    write_text(out / "table.md", _markdown(table, settings))
     return table
 
 
@@ -538,7 +532,7 @@ def main(argv=None) -> int:
         table = run_experiment(args.data, out, work, settings, progress=not args.no_progress,
                                overwrite=args.overwrite)
         seconds = time.perf_counter() - start
-        _write(out / "command.txt", f"{command}\n# {len(table)} rows in {seconds:.0f} s\n")
+        write_text(out / "command.txt", f"{command}\n# {len(table)} rows in {seconds:.0f} s\n")
         print((out / "table.md").read_text())
         return 0
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ._cli import Parser, arg_type, int_list, parse_args, run
-from ._io import atomic_writer
+from ._io import write_text
 from .experiment import FULL, run_experiment
 from .train import check_mnist_sizes
 
@@ -128,12 +128,6 @@ def _markdown(summary: dict, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    with atomic_writer(path, "w") as f:
-        f.write(text)
-    print(f"wrote {path}", flush=True)
-
-
 def run_seeds(data, out, work, seeds=(0, 1, 2), settings=None, progress=True) -> dict:
     """The main table (threshold protocol) once per seed, then its summary; returns the summary."""
     out, work = Path(out), Path(work)
@@ -143,11 +137,11 @@ def run_seeds(data, out, work, seeds=(0, 1, 2), settings=None, progress=True) ->
         tables[seed] = run_experiment(data, out / f"seed{seed}", work / f"seed{seed}", run_settings, progress)
     summary = summarise(tables, SEED_DIFFERENCES)
     summary["seeds"] = list(seeds)
-    _write(out / "table.json", json.dumps(summary, indent=1))
+    write_text(out / "table.json", json.dumps(summary, indent=1))
     title = (f"The main table over seeds {', '.join(map(str, seeds))} (threshold protocol, settings of "
              "`results/table.md`); errors and accuracies in %, log-likelihoods in nats per test image; "
              "mean ± sample standard deviation over the seeds.")
-    _write(out / "table.md", _markdown(summary, title))
+    write_text(out / "table.md", _markdown(summary, title))
     return summary
 
 
@@ -166,12 +160,12 @@ def run_scarce(data, out, work, plan=None, settings=None, progress=True) -> dict
         summaries[labelled] = dict(summarise(tables, SCARCE_DIFFERENCES), seeds=list(seeds))
         text.append(_markdown(summaries[labelled], f"### {labelled} labelled images, seeds "
                                                    f"{', '.join(map(str, seeds))}"))
-    _write(out / "table.json", json.dumps({str(k): v for k, v in summaries.items()}, indent=1))
+    write_text(out / "table.json", json.dumps({str(k): v for k, v in summaries.items()}, indent=1))
     header = ("Scarce labels (threshold protocol): L0 learns from the labelled images alone; S2 (tied) and S2u "
               "(untied) learn generatively from every training image and discriminatively (λ · L0) from the "
               "labelled ones. Errors and accuracies in %, log-likelihoods in nats per test image; mean ± "
               "sample standard deviation over the seeds.\n\n")
-    _write(out / "table.md", header + "\n".join(text))
+    write_text(out / "table.md", header + "\n".join(text))
     return summaries
 
 
