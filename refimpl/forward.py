@@ -116,7 +116,12 @@ def preactivation_moments(net, mu_prev, k: int):
 
 def _moments(w, b, mu):
     """Unvalidated A1 moments (mean, var) for ``mu`` of shape (..., d_in)."""
-    return mu @ w.T + b, (mu * (1.0 - mu)) @ (w * w).T
+    return mu @ w.T + b, _variance(w, mu)
+
+
+def _variance(w, mu):
+    r"""Unvalidated A1 variance :math:`\mathrm{Var}\,a_i = \sum_j W_{ij}^2 \mu_j (1 - \mu_j)`."""
+    return (mu * (1.0 - mu)) @ (w * w).T
 
 
 def expected_sigmoid_logit(mean, var, method: str = "mean"):
@@ -270,8 +275,7 @@ def forward_pass(net, x, method: str = "mean"):
     for k in range(1, net.n_layers + 1):
         a = net.logits(k, mu)  # the mean of a^k under A1 (exact: linearity)
         if method == "probit":
-            w = net.weights[k - 1]
-            a = _effective_logit(a, (mu * (1.0 - mu)) @ (w * w).T, method)
+            a = _effective_logit(a, _variance(net.weights[k - 1], mu), method)
         mu = softmax(a) if net.is_categorical(k) else sigmoid(a)
         means.append(mu)
         logits.append(a)
