@@ -252,3 +252,10 @@ def as_real_array(x, name: str) -> np.ndarray:
         return x
     arr = as_float_array(x, name, dtype=None)  # dtype=None: validated, dtype kept
     return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+
+
+def check_instance(value, cls, name: str):
+    """Return ``value`` if it is a ``cls``, else raise TypeError naming the argument and the class."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__module__}.{cls.__qualname__}; got {_describe(value)}.")
+    return value

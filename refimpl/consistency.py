@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_positive_int, check_rng
+from ._validation import as_float_array, check_finite, check_instance, check_positive_int, check_rng
 from .coupled import CoupledPair, transposed_generator
 from .numerics import logsumexp
 from .sbn import SigmoidBeliefNet, binary_states
@@ -519,8 +519,7 @@ def pair_consistency_gap(pair) -> float:
     TypeError
         If ``pair`` is not a CoupledPair.
     """
-    if not isinstance(pair, CoupledPair):
-        raise TypeError(f"pair must be a refimpl.coupled.CoupledPair; got {type(pair).__name__}.")
+    check_instance(pair, CoupledPair, "pair")
     return consistency_gap(pair.recogniser, pair.generator)
 
 

@@ -28,7 +28,15 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ._validation import as_batch, as_float_array, check_choice, check_labels, check_positive_int, check_rng
+from ._validation import (
+    as_batch,
+    as_float_array,
+    check_choice,
+    check_instance,
+    check_labels,
+    check_positive_int,
+    check_rng,
+)
 from .coupled import CoupledPair
 from .numerics import logsumexp, sigmoid, softmax, softplus
 from .sbn import bernoulli_log_prob
@@ -49,12 +57,6 @@ _ROWS_PER_BLOCK = 8192
 
 
 # ---------------------------------------------------------------- helpers
-def _check_pair(pair) -> CoupledPair:
-    if not isinstance(pair, CoupledPair):
-        raise TypeError(f"pair must be a refimpl.coupled.CoupledPair; got {type(pair).__name__}.")
-    return pair
-
-
 def _check_x(x, pair, name: str = "x") -> np.ndarray:
     """Binary images of shape (N, d_0) (or one of shape (d_0,)) in the pair's dtype."""
     return as_batch(x, name, pair.sizes[0], dtype=pair.dtype)[0]
@@ -255,7 +257,7 @@ def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str =
     refimpl.coupled.CoupledPair.recognise_mean : the deterministic pass (M6) it is compared with.
     test_error : the error of ``argmax`` of these probabilities.
     """
-    rec = _check_pair(pair).recogniser
+    rec = check_instance(pair, CoupledPair, "pair").recogniser
     S = check_positive_int(n_samples, "n_samples")
     rng = check_rng(rng)
     backend = check_choice(backend, "backend", BACKENDS)
@@ -417,7 +419,7 @@ def importance_log_likelihood(
     >>> res.log_px_y.shape, res.log_px.shape
     ((2, 3), (2,))
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     K = check_positive_int(K, "K")
     rng = check_rng(rng)
     backend = check_choice(backend, "backend", BACKENDS)
@@ -470,7 +472,7 @@ def log_likelihood_curve(
         raise ValueError("Ks must list at least one number of samples; got an empty sequence.")
     out = {"K": np.array(Ks), "log_px": np.empty(len(Ks))}
     if labels is not None:  # checked before any sampling
-        x = _check_x(x, _check_pair(pair))
+        x = _check_x(x, check_instance(pair, CoupledPair, "pair"))
         labels = check_labels(labels, pair.n_classes, "labels", batch=x.shape[0], against="x")
         out["log_px_y"] = np.empty(len(Ks))
     for j, K in enumerate(Ks):
@@ -526,7 +528,7 @@ def cycle_accuracy(pair, n_per_class: int, rng) -> CycleResult:
     --------
     refimpl.coupled.CoupledPair.sample_generator, refimpl.coupled.CoupledPair.recognise_mean
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     M = check_positive_int(n_per_class, "n_per_class")
     rng = check_rng(rng)
     C = pair.n_classes

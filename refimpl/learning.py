@@ -39,7 +39,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_batch, as_float_array, check_choice, check_nonnegative, check_positive_int, check_rng
+from ._validation import (
+    as_batch,
+    as_float_array,
+    check_choice,
+    check_instance,
+    check_nonnegative,
+    check_positive_int,
+    check_rng,
+)
 from .coupled import CoupledPair
 from .forward import forward_pass
 from .numerics import log_softmax, logsumexp, sigmoid
@@ -78,12 +86,6 @@ def _fill_zeros(pair, grads):
         if g is None:
             grads[key] = np.zeros_like(pair.params[key])
     return grads
-
-
-def _check_pair(pair):
-    if not isinstance(pair, CoupledPair):
-        raise TypeError(f"pair must be a refimpl.coupled.CoupledPair; got {type(pair).__name__}.")
-    return pair
 
 
 def _finite(pair, value, what):
@@ -216,7 +218,7 @@ def l0_value_and_grad(pair, x, y):
     >>> round(v, 2)  # about log(1/2): a uniform guess at tiny weights
     -0.69
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     x, y, _ = pair.check_batch(x, y)
     grads = _empty_grads(pair)
     value = _finite(pair, _l0(pair, x, y, grads, 1.0), "L0")
@@ -253,7 +255,7 @@ def wake_value_and_grad(pair, x, hidden, y):
 
     with :math:`h^0 = x`, :math:`h^n = \mathrm{onehot}(y)`.
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     x, y, hidden = pair.check_batch(x, y, hidden)
     grads = _empty_grads(pair)
     value = _finite(pair, _wake(pair, x, hidden, y, grads, 1.0), "G")
@@ -288,23 +290,26 @@ def sleep_value_and_grad(pair, x_dream, hidden_dream, y):
         \frac{\partial R}{\partial W^k} = (h^k - \sigma(a^k))\,(h^{k-1})^\top,\quad
         \frac{\partial R}{\partial W^n} = (\mathrm{onehot}(y) - \mathrm{softmax}(a^n))\,(h^{n-1})^\top
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     x, y, hidden = pair.check_batch(x_dream, y, hidden_dream, x_name="x_dream", hidden_name="hidden_dream")
     grads = _empty_grads(pair)
     value = _finite(pair, _sleep(pair, x, hidden, y, grads, 1.0), "R")
     return value, _fill_zeros(pair, grads)
 
 
-def _dream(pair, y, rng):
-    """(h, x) ~ p(h, x | y) with h in the recogniser's order h^1..h^{n-1}."""
-    states = pair.generator.sample_states(pair.one_hot(y), rng)  # y -> h^{n-1} -> ... -> h^1 -> x
-    return states[-2::-1], states[-1]
+def _scales(pair, normalise):
+    """The weights (s_G, s_R) of G and R: 1 and 1, or one over the units each network produces."""
+    check_choice(normalise, "normalise", NORMALISE)
+    if normalise == "none":
+        return 1.0, 1.0
+    hidden_units = sum(pair.sizes[1:-1])
+    return 1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1)
 
 
 def _l1(pair, x, y, rng, grads, scale_g, scale_r):
     hidden = pair.recogniser.sample_states(x, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | REAL x)
     g = _wake(pair, x, hidden, y, grads, scale_g)
-    hidden_d, x_d = _dream(pair, y, rng)  # sleep: dreams for the SAME real labels
+    hidden_d, x_d = pair.sample_generator(y, rng)  # sleep: dreams for the SAME real labels
     r = _sleep(pair, x_d, hidden_d, y, grads, scale_r)
     return _finite(pair, g, "G"), _finite(pair, r, "R")
 
@@ -348,7 +353,7 @@ def l1_step_grads(pair, x, y, rng):
     >>> sorted(terms), sorted(grads) == sorted(pair.params)
     (['G', 'R'], True)
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     rng = check_rng(rng)
     x, y, _ = pair.check_batch(x, y)
     grads = _empty_grads(pair)
@@ -388,13 +393,11 @@ def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
 
     .. math:: L2 = s_G\,G + s_R\,R + \lambda\,L0
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     rng = check_rng(rng)
     lam = check_nonnegative(lam, "lam")
-    check_choice(normalise, "normalise", NORMALISE)
+    s_g, s_r = _scales(pair, normalise)
     x, y, _ = pair.check_batch(x, y)
-    hidden_units = sum(pair.sizes[1:-1])
-    s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1))
     grads = _empty_grads(pair)
     g, r = _l1(pair, x, y, rng, grads, s_g, s_r)
     l0 = _l0(pair, x, y, grads, float(lam)) if lam > 0 else _l0_value(pair, x, y)
@@ -452,7 +455,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     >>> sorted(terms)
     ['G', 'Q', 'R', 'bound']
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     rng = check_rng(rng)
     n_samples = check_positive_int(n_samples, "n_samples")
     lam = check_nonnegative(lam, "lam")
@@ -470,7 +473,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     scale = (w * K).astype(pair.dtype)[:, None]  # _wake and _sleep divide by their B * K rows
     _wake(pair, xr, hidden, yr, grads, scale)
     _sleep(pair, xr, hidden, yr, grads, scale)
-    hidden_d, x_d = _dream(pair, y, rng)
+    hidden_d, x_d = pair.sample_generator(y, rng)
     r = _finite(pair, _sleep(pair, x_d, hidden_d, y, grads, 1.0), "R")
     terms = {
         "G": float(np.sum(w * log_p) / B),
@@ -532,7 +535,7 @@ def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights):
     :math:`w_y = q(y \mid h^{n-1})` is the Rao-Blackwellised form of drawing
     :math:`y \sim q(y \mid h^{n-1})` and using the labelled wake term.
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     x, _, hidden = pair.check_batch(x, None, hidden)
     w = as_float_array(class_weights, "class_weights")
     if w.shape != (x.shape[0], pair.n_classes):
@@ -586,20 +589,18 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
     what the generative model itself does; the wake phase lets the recogniser's belief
     stand in for the missing label (S1).
     """
-    pair = _check_pair(pair)
+    pair = check_instance(pair, CoupledPair, "pair")
     rng = check_rng(rng)
     lam = check_nonnegative(lam, "lam")
-    check_choice(normalise, "normalise", NORMALISE)
+    s_g, s_r = _scales(pair, normalise)
     x_u = as_batch(x_unlabelled, "x_unlabelled", pair.sizes[0], binary=True, dtype=pair.dtype)[0]
     x_l, y_l, _ = pair.check_batch(x_labelled, y_labelled, x_name="x_labelled")
-    hidden_units = sum(pair.sizes[1:-1])
-    s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1))
     grads = _empty_grads(pair)
     hidden = pair.recogniser.sample_states(x_u, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | x)
     g = _wake(pair, x_u, hidden, None, grads, s_g, class_weights=_class_weights(pair, x_u, hidden))
     prior = np.exp(pair.log_prior())
     y_dream = np.minimum(np.searchsorted(np.cumsum(prior), rng.random(x_u.shape[0])), pair.n_classes - 1)
-    hidden_d, x_d = _dream(pair, y_dream, rng)  # sleep: dreams for classes drawn from p(y)
+    hidden_d, x_d = pair.sample_generator(y_dream, rng)  # sleep: dreams for classes drawn from p(y)
     r = _sleep(pair, x_d, hidden_d, y_dream, grads, s_r)
     l0 = _l0(pair, x_l, y_l, grads, lam) if lam > 0 else _l0_value(pair, x_l, y_l)
     objective = _finite(pair, s_g * _finite(pair, g, "G") + s_r * _finite(pair, r, "R") + lam * l0, "the S2 objective")
