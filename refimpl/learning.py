@@ -547,12 +547,17 @@ def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights):
     return value, _fill_zeros(pair, grads)
 
 
-def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normalise: str = "none"):
-    r"""One semi-supervised step, S2: generative learning on unlabelled images plus :math:`\lambda` L0 on labelled ones.
+def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normalise: str = "none",
+                    labelled_weight: float = 1.0):
+    r"""One semi-supervised step, S2: the joint of labelled pairs, the marginal of unlabelled images, and L0.
 
-    Draws, in this order from ``rng``: :math:`h \sim q(h \mid x)` for the unlabelled
-    images; the dream labels :math:`y' \sim p(y)`; the dreams
-    :math:`(h', x') \sim p(h, x \mid y')`.
+    An unlabelled image contributes its wake term with the class summed over the
+    recogniser's belief (S1), a labelled image the wake term of L1 with its true
+    class, :math:`\log p(x, h \mid y)` at :math:`h \sim q(h \mid x)`, and
+    :math:`\lambda` L0. Draws, in this order from ``rng``: :math:`h \sim q(h \mid x)`
+    for the unlabelled images; :math:`h \sim q(h \mid x)` for the labelled images
+    (only if ``labelled_weight > 0``); the dream labels :math:`y' \sim p(y)`; the
+    dreams :math:`(h', x') \sim p(h, x \mid y')`.
 
     Parameters
     ----------
@@ -566,13 +571,18 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
         Weight :math:`\lambda \ge 0` of L0 on the labelled batch.
     normalise : {"none", "units"}
         As in :func:`l2_step_grads`.
+    labelled_weight : float, default 1
+        Weight :math:`w_l \ge 0` of the labelled batch's wake term; 0 leaves it out (and
+        draws nothing for it): the ablation ``S2noLW``, the semi-supervised step as it
+        was before this term was added.
 
     Returns
     -------
     terms : dict
-        ``"G"`` (S1, batch mean), ``"R"`` (sleep term at dreams for labels drawn from
-        the prior), ``"L0"`` (on the labelled batch) and ``"objective"`` =
-        :math:`s_G G + s_R R + \lambda L0`.
+        ``"G"`` (S1 on the unlabelled batch, batch mean), ``"G_l"`` (the wake term with
+        the true classes, labelled batch mean; only if ``labelled_weight > 0``), ``"R"``
+        (sleep term at dreams for labels drawn from the prior), ``"L0"`` (on the labelled
+        batch) and ``"objective"`` = :math:`s_G (G + w_l G_l) + s_R R + \lambda L0`.
     grads : dict of str -> ndarray
         Gradient of ``terms["objective"]`` with the samples and the class weights held fixed.
 
@@ -582,26 +592,34 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
 
     .. math::
         S2 = s_G\, \mathbb{E}_{x}\,\mathbb{E}_{h \sim q(h \mid x)} \sum_y q(y \mid h^{n-1}) \log p(x, h \mid y)
+        + s_G\, w_l\, \mathbb{E}_{(x, y)\ \text{labelled}}\,\mathbb{E}_{h \sim q(h \mid x)} \log p(x, h \mid y)
         + s_R\, \mathbb{E}_{y \sim p(y)}\,\mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)
         + \lambda\, \mathbb{E}_{(x, y)\ \text{labelled}} \log \tilde q(y \mid x)
 
-    With no label the sleep phase draws its classes from the prior :math:`p(y)`, which is
-    what the generative model itself does; the wake phase lets the recogniser's belief
-    stand in for the missing label (S1).
+    The labelled term is the wake term of :func:`l1_step_grads` on the labelled batch, the
+    generative half of :math:`\log p(x, y)`; the unlabelled term is that of :math:`\log p(x)`
+    with the class summed out (S1). The sleep phase draws its classes from the prior.
     """
     pair = check_instance(pair, CoupledPair, "pair")
     rng = check_rng(rng)
     lam = check_nonnegative(lam, "lam")
+    w_l = check_nonnegative(labelled_weight, "labelled_weight")
     s_g, s_r = _scales(pair, normalise)
     x_u = as_batch(x_unlabelled, "x_unlabelled", pair.sizes[0], binary=True, dtype=pair.dtype)[0]
     x_l, y_l, _ = pair.check_batch(x_labelled, y_labelled, x_name="x_labelled")
     grads = _empty_grads(pair)
     hidden = pair.recogniser.sample_states(x_u, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | x)
     g = _wake(pair, x_u, hidden, None, grads, s_g, class_weights=_class_weights(pair, x_u, hidden))
+    terms = {"G": _finite(pair, g, "G")}
+    if w_l > 0:  # a labelled image: the wake term of L1 with its true class
+        hidden_l = pair.recogniser.sample_states(x_l, rng, n_layers=pair.n_layers - 1)
+        terms["G_l"] = _finite(pair, _wake(pair, x_l, hidden_l, y_l, grads, s_g * w_l), "G_l")
     prior = np.exp(pair.log_prior())
     y_dream = np.minimum(np.searchsorted(np.cumsum(prior), rng.random(x_u.shape[0])), pair.n_classes - 1)
     hidden_d, x_d = pair.sample_generator(y_dream, rng)  # sleep: dreams for classes drawn from p(y)
     r = _sleep(pair, x_d, hidden_d, y_dream, grads, s_r)
-    l0 = _l0(pair, x_l, y_l, grads, lam) if lam > 0 else _l0_value(pair, x_l, y_l)
-    objective = _finite(pair, s_g * _finite(pair, g, "G") + s_r * _finite(pair, r, "R") + lam * l0, "the S2 objective")
-    return {"G": g, "R": r, "L0": l0, "objective": objective}, _fill_zeros(pair, grads)
+    terms["R"] = _finite(pair, r, "R")
+    terms["L0"] = _l0(pair, x_l, y_l, grads, lam) if lam > 0 else _l0_value(pair, x_l, y_l)
+    generative = g + w_l * terms.get("G_l", 0.0)
+    terms["objective"] = _finite(pair, s_g * generative + s_r * r + lam * terms["L0"], "the S2 objective")
+    return terms, _fill_zeros(pair, grads)

@@ -456,17 +456,21 @@ def test_s1_one_hot_weights_give_the_labelled_wake_term():
 
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("normalise", ["none", "units"])
-def test_s2_gradient_matches_central_differences_with_samples_held_fixed(tied, normalise):
-    """S2 = s_G G_u + s_R R + lam L0: its gradient equals central differences of the objective written
-    with the SBNs' log_prob at the replayed samples (class weights q(y | h^{n-1}) held fixed)."""
+@pytest.mark.parametrize("w_l", [1.0, 0.3, 0.0])
+def test_s2_gradient_matches_central_differences_with_samples_held_fixed(tied, normalise, w_l):
+    """S2 = s_G (G_u + w_l G_l) + s_R R + lam L0: its gradient equals central differences of the objective
+    written with the SBNs' log_prob at the replayed samples (class weights q(y | h^{n-1}) held fixed);
+    G_l is the labelled images' wake term with their true classes, absent (and not drawn) at w_l = 0."""
     sizes, lam = (6, 4, 3, 3), 0.7
     pair = _pair(sizes, tied, seed=31)
     pair.params["prior"] = np.zeros(sizes[-1])  # a uniform p(y), so the dream labels are floor(C u)
     x_u, _, _ = _states(sizes, seed=32, B=6)
     x_l, _, y_l = _states(sizes, seed=33, B=3)
-    terms, grads = semi_step_grads(pair, x_u, x_l, y_l, np.random.default_rng(34), lam=lam, normalise=normalise)
+    terms, grads = semi_step_grads(pair, x_u, x_l, y_l, np.random.default_rng(34), lam=lam, normalise=normalise,
+                                   labelled_weight=w_l)
     replay, C = np.random.default_rng(34), sizes[-1]
     hidden = pair.sample_hidden(x_u, replay)
+    hidden_l = pair.sample_hidden(x_l, replay) if w_l > 0 else None
     y_dream = np.floor(replay.random(len(x_u)) * C).astype(int)  # the uniform prior p(y) at initialisation
     hidden_d, x_d = pair.sample_generator(y_dream, replay)
     w = _softmax_rows(hidden[-1] @ pair.params["W3"].T + pair.params["b3"])
@@ -474,12 +478,16 @@ def test_s2_gradient_matches_central_differences_with_samples_held_fixed(tied, n
     s_g, s_r = (1.0, 1.0) if normalise == "none" else (1.0 / units[0], 1.0 / units[1])
     wake, sleep = _unlabelled_wake_objective(x_u, hidden, w), _sleep_objective(x_d, hidden_d, y_dream)
     l0 = _l0_objective(x_l, y_l)
+    wake_l = _wake_objective(x_l, hidden_l, y_l) if w_l > 0 else (lambda p: 0.0)
 
     def objective(p):
-        return s_g * wake(p) + s_r * sleep(p) + lam * l0(p)
+        return s_g * (wake(p) + w_l * wake_l(p)) + s_r * sleep(p) + lam * l0(p)
 
     assert_allclose(terms["objective"], objective(pair), rtol=1e-12)
     assert_allclose([terms["G"], terms["R"], terms["L0"]], [wake(pair), sleep(pair), l0(pair)], rtol=1e-12)
+    assert ("G_l" in terms) == (w_l > 0)
+    if w_l > 0:
+        assert_allclose(terms["G_l"], wake_l(pair), rtol=1e-12)
     _assert_grads_close(grads, _central_differences(objective, pair))
 
 
@@ -492,6 +500,8 @@ def test_s2_rejects_bad_arguments_naming_them():
         semi_step_grads(pair, x[:, :5], x, y, rng, lam=1.0)
     with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
         semi_step_grads(pair, x, x, y, rng, lam=-1.0)
+    with pytest.raises(ValueError, match="labelled_weight must be a finite number >= 0"):
+        semi_step_grads(pair, x, x, y, rng, lam=1.0, labelled_weight=-0.5)
     with pytest.raises(ValueError, match=r"class_weights must have shape \(5, 3\)"):
         wake_unlabelled_value_and_grad(pair, x, hidden, np.ones((5, 2)) / 2)
     with pytest.raises(ValueError, match="each row must sum to one"):

@@ -552,8 +552,11 @@ def test_labelled_subset_is_class_balanced_and_fixed_by_the_seed(tiny):
 
 
 def test_s2_reports_its_terms_and_l0_with_labelled_sees_only_the_kept_images(tiny):
-    """S2 reports G, R and L0; L0 with labelled=50 is unchanged when every other training image is blanked."""
+    """S2 reports G, G_l, R and L0 (S2noLW no G_l); L0 with labelled=50 is unchanged when every other training
+    image is blanked."""
     _, log = fit(None, tiny, tiny_config(method="S2", labelled=50, lam=10.0, epochs=1), progress=False)
+    assert sorted(log[0]["terms"]) == ["G", "G_l", "L0", "R"]
+    _, log = fit(None, tiny, tiny_config(method="S2noLW", labelled=50, lam=10.0, epochs=1), progress=False)
     assert sorted(log[0]["terms"]) == ["G", "L0", "R"]
     kept = train_mod.labelled_subset(tiny.train_labels, 50, seed=TINY["seed"])
     blanked = np.zeros_like(tiny.train_images)
@@ -568,10 +571,24 @@ def test_s2_reports_its_terms_and_l0_with_labelled_sees_only_the_kept_images(tin
 
 @pytest.mark.parametrize("changes, message", [
     ({"method": "S2"}, "labelled must be set for method S2"),
-    ({"method": "L1", "labelled": 50}, "labelled applies only to the methods L0, S2 and S2u"),
+    ({"method": "L1", "labelled": 50}, "labelled applies only to the methods L0, S2, S2u and S2noLW"),
     ({"method": "S2u", "labelled": 0}, "labelled must be an integer >= 1"),
+    ({"method": "S2noLW", "labelled": 50, "labelled_weight": 2.0}, "labelled_weight applies only to the methods S2"),
+    ({"method": "S2", "labelled": 50, "labelled_weight": -1.0}, "labelled_weight must be a finite number in"),
 ])
 def test_train_config_rejects_inconsistent_labelled(changes, message):
     """S2/S2u need labelled; the fully supervised rules refuse it; it must be a positive integer."""
     with pytest.raises(ValueError, match=message):
         tiny_config(**changes)
+
+
+def test_s2nolw_is_s2_with_the_labelled_wake_term_weighted_zero(tiny):
+    """The ablation S2noLW trains exactly as S2 with labelled_weight 0 (the same draws, the same parameters),
+    and S2 with the term differs from it."""
+    ablation = fit(None, tiny, tiny_config(method="S2noLW", labelled=50, lam=10.0, epochs=1), progress=False)
+    zero = fit(None, tiny, tiny_config(method="S2", labelled=50, lam=10.0, epochs=1, labelled_weight=0.0),
+               progress=False)
+    full = fit(None, tiny, tiny_config(method="S2", labelled=50, lam=10.0, epochs=1), progress=False)
+    for key in ablation[0].params:
+        assert np.array_equal(ablation[0].params[key], zero[0].params[key]), key
+    assert not np.array_equal(ablation[0].params["c0"], full[0].params["c0"])

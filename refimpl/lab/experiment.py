@@ -17,9 +17,11 @@ L2u        the same, untied
 RWS        reweighted wake-sleep, K = 5 (on request: ``--rows``)
 RWSu       the same, untied (on request)
 S2         semi-supervised (with ``--labelled N``): S1 wake and sleep on every
-           image, lambda * L0 on the N labelled ones, tied (on request)
+           image, the wake term with the true class and lambda * L0 on the N
+           labelled ones, tied (on request)
 S2u        the same, untied (on request)
 RWS2       reweighted wake-sleep + lambda * L0, tied (on request)
+S2noLW     the ablation: S2 without the labelled images' wake term (on request)
 =========  =================================================
 
 With ``--labelled N`` only N training labels are kept (class-balanced, chosen
@@ -71,6 +73,7 @@ from .checkpoint import CheckpointError
 from .data import binarize, get_dataset
 from .train import (
     HYBRID,
+    LABELLED_WAKE,
     LAM_HINT,
     MAX_LAM,
     METHODS,
@@ -87,7 +90,7 @@ __all__ = ["ALL_ROWS", "FULL", "PROTOCOLS", "QUICK", "ROWS", "main", "run_experi
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
 #: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep (RWS, RWSu, and
 #: RWS2 with lambda * L0) and the semi-supervised pairs (S2, S2u, with ``--labelled``).
-EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u", "RWS2")
+EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u", "RWS2", "S2noLW")
 ALL_ROWS = ROWS + EXTRA_ROWS
 GENERATIVE = ("L1", "L1u", "L2", "L2u", *EXTRA_ROWS)
 PROTOCOLS = ("threshold", "stochastic")
@@ -110,7 +113,8 @@ FULL = {
     "cycle_per_class": 1000,
     "test_images": None,  # None: all of them
     "train_images": None,  # None: all of them
-    "labelled": None,  # None: every training label; a number: scarce labels (rows L0, S2, S2u)
+    "labelled": None,  # None: every training label; a number: scarce labels (rows L0, S2, S2u, S2noLW)
+    "labelled_weight": 1.0,  # the weight of the labelled images' wake term (rows S2, S2u)
     "rows": ROWS,
     "protocols": PROTOCOLS,
 }
@@ -125,9 +129,14 @@ def _check_subset(values, name: str, choices) -> tuple:
     return tuple(check_choice(value, name, choices) for value in values)
 
 
+#: Each row's place in its evaluation seed. S2noLW is the rule that S2 named before the labelled images'
+#: wake term was added, so it keeps S2's place (its rows are what a rerun gives) and S2 takes a new one.
+_SEED_INDEX = {**{row: i for i, row in enumerate(ALL_ROWS)}, "S2noLW": ALL_ROWS.index("S2"), "S2": len(ALL_ROWS)}
+
+
 def _row_seed(seed: int, protocol: str, row: str) -> int:
     """Evaluation seed of one row: fixed by the settings, different per row and protocol."""
-    return seed * 1000 + 100 * PROTOCOLS.index(protocol) + ALL_ROWS.index(row)
+    return seed * 1000 + 100 * PROTOCOLS.index(protocol) + _SEED_INDEX[row]
 
 
 def _row_key(settings: dict, source: str) -> dict:
@@ -142,6 +151,8 @@ def _row_key(settings: dict, source: str) -> dict:
     for name in ("train_images", "labelled"):
         if key.get(name) is None:
             key.pop(name, None)
+    if key.get("labelled_weight") == 1.0:  # the default, which rows made before the option lack
+        key.pop("labelled_weight")
     full_mnist = source.startswith("MNIST from")
     key["data"] = "MNIST (the four standard files, SHA-256 verified)" if full_mnist else source
     return key
@@ -166,7 +177,9 @@ def _check_settings(settings: dict) -> dict:
     check_mnist_sizes(settings["sizes"])
     common = {k: settings[k] for k in ("lam", "sizes", "epochs", "batch_size", "optimizer", "lr", "lr_decay",
                                         "normalise", "seed", "labelled")}
-    return {(protocol, row): TrainConfig(method=row, binarization=protocol, **common)
+    weight = check_real(settings["labelled_weight"], "labelled_weight", 0, MAX_LAM)
+    return {(protocol, row): TrainConfig(method=row, binarization=protocol, **common,
+                                         **({"labelled_weight": weight} if row in LABELLED_WAKE else {}))
             for protocol in protocols for row in rows if protocol == "threshold" or row in GENERATIVE}
 
 
@@ -232,7 +245,8 @@ def _plot_row(pair, row: str, protocol: str, rng, folder: Path) -> None:
     _, samples = pair.sample_generator(labels, rng)
     means = pair.generate_mean(np.arange(n_classes))
     rules = {"L1": "wake-sleep", "L2": "wake-sleep + λ·L0", "RWS": "reweighted wake-sleep",
-             "RWS2": "reweighted wake-sleep + λ·L0", "S2": "semi-supervised"}
+             "RWS2": "reweighted wake-sleep + λ·L0", "S2": "semi-supervised",
+             "S2noLW": "semi-supervised, no labelled wake term"}
     rule = rules.get(row.removesuffix("u"), row)
     fig, axes = plt.subplots(11, n_classes, figsize=(n_classes * 0.8 + 0.6, 11 * 0.8 + 1.2),
                              gridspec_kw={"hspace": 0.08, "wspace": 0.08})
@@ -316,7 +330,9 @@ def _markdown(table: list, settings: dict) -> str:
          f"cycle accuracy over {s['cycle_per_class']} generated images per class."
          + ("" if s.get("labelled") is None else
             f" Labels kept: {s['labelled']} (class-balanced, chosen by the seed); the other training images "
-            "are used without their labels.")),
+            "are used without their labels.")
+         + ("" if s.get("labelled_weight", 1.0) == 1.0 else
+            f" Weight of the labelled images' wake term (S2, S2u): {s['labelled_weight']}.")),
         "",
         ("| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x｜y) | log p(x) "
          "| cycle acc. | train s | eval s |"),
@@ -494,7 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train on the first N training images only; default: all of them")
     p.add_argument("--labelled", type=arg_type("--labelled", check_positive_int, parse=int),
                    help="keep the labels of N training images only (class-balanced, chosen by --seed), for "
-                        "the rows L0, S2 and S2u; default: every label")
+                        "the rows L0, S2, S2u and S2noLW; default: every label")
+    p.add_argument("--labelled-weight", type=arg_type("--labelled-weight", check_real, 0, MAX_LAM),
+                   help=f"weight of the labelled images' wake term in the rows S2 and S2u; default "
+                        f"{f['labelled_weight']}")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars nor lines per epoch (the lines per row and file stay)")
     return p
@@ -513,7 +532,7 @@ def main(argv=None) -> int:
         return args
     settings = dict(QUICK if args.quick else FULL)
     for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "labelled",
-                 "K", "S", "test_images", "train_images"):
+                 "labelled_weight", "K", "S", "test_images", "train_images"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value

@@ -11,8 +11,9 @@ paired differences (per seed, then mean ± sd) that the verdicts rest on::
 
 ``seeds`` runs the main table (threshold protocol) for ``--seeds`` (default 0,1,2);
 ``scarce`` runs L0 on the labelled images alone and the tied (S2) and untied (S2u)
-pairs learning generatively from every image plus L0 on the labelled ones, for
-``--plan`` (default ``100:0,1,2/1000:0``: 100 labels over three seeds, 1,000 over one).
+semi-supervised pairs, and at 100 labels the ablation S2noLW (S2 without the labelled
+images' wake term), for ``--plan`` (default ``100:0,1,2/1000:0,1,2``: 100 and 1,000
+labels over three seeds each), and draws the test error against the number of labels.
 ``--epochs``, ``--sizes`` and ``--quick`` change the experiment's settings as they do for
 ``python -m refimpl.lab.experiment``; every other setting is the experiment's default.
 """
@@ -28,7 +29,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ._cli import Parser, arg_type, int_list, parse_args, run
-from ._io import write_text
+from ._io import atomic_writer, write_text
 from .experiment import FULL, run_experiment
 from .train import check_mnist_sizes
 
@@ -54,8 +55,14 @@ SCARCE_DIFFERENCES = (
     ("S2 − L0 test error (points)", "S2", "L0", "test_error_mean_pass"),
     ("S2u − L0 test error (points)", "S2u", "L0", "test_error_mean_pass"),
     ("S2 − S2u test error (points)", "S2", "S2u", "test_error_mean_pass"),
+    ("S2 − S2noLW test error (points)", "S2", "S2noLW", "test_error_mean_pass"),
     ("S2 − S2u log p(x) (nats)", "S2", "S2u", "log_px"),
+    ("S2 − S2u cycle accuracy (points)", "S2", "S2u", "cycle_accuracy"),
+    ("S2 − S2noLW cycle accuracy (points)", "S2", "S2noLW", "cycle_accuracy"),
 )
+#: The rows of the scarce study per label count: the ablation S2noLW only where it is asked for.
+SCARCE_ROWS = ("L0", "S2", "S2u")
+ABLATION_LABELS = (100,)
 
 
 def _mean_sd(values) -> dict:
@@ -146,14 +153,15 @@ def run_seeds(data, out, work, seeds=(0, 1, 2), settings=None, progress=True) ->
 
 
 def run_scarce(data, out, work, plan=None, settings=None, progress=True) -> dict:
-    """L0, S2 and S2u with few labels, per (labels, seed) of ``plan``; returns the summaries by label count."""
-    plan = {100: (0, 1, 2), 1000: (0,)} if plan is None else plan
+    """L0, S2 and S2u (and S2noLW at 100 labels) per (labels, seed) of ``plan``; returns the summaries."""
+    plan = {100: (0, 1, 2), 1000: (0, 1, 2)} if plan is None else plan
     out, work = Path(out), Path(work)
     summaries, text = {}, []
     for labelled, seeds in plan.items():
         tables = {}
+        rows = SCARCE_ROWS + (("S2noLW",) if labelled in ABLATION_LABELS else ())
         for seed in seeds:
-            run_settings = {"protocols": ("threshold",), "rows": ("L0", "S2", "S2u"), **(settings or {}),
+            run_settings = {"protocols": ("threshold",), "rows": rows, **(settings or {}),
                             "seed": seed, "labelled": labelled}
             folder = f"labelled{labelled}/seed{seed}"
             tables[seed] = run_experiment(data, out / folder, work / folder, run_settings, progress)
@@ -162,11 +170,46 @@ def run_scarce(data, out, work, plan=None, settings=None, progress=True) -> dict
                                                    f"{', '.join(map(str, seeds))}"))
     write_text(out / "table.json", json.dumps({str(k): v for k, v in summaries.items()}, indent=1))
     header = ("Scarce labels (threshold protocol): L0 learns from the labelled images alone; S2 (tied) and S2u "
-              "(untied) learn generatively from every training image and discriminatively (λ · L0) from the "
-              "labelled ones. Errors and accuracies in %, log-likelihoods in nats per test image; mean ± "
-              "sample standard deviation over the seeds.\n\n")
+              "(untied) learn from every training image, an unlabelled one by its wake term with the class "
+              "summed over the recogniser's belief (S1), a labelled one by the wake term with its true class "
+              "and λ · L0; S2noLW is S2 without the labelled images' wake term (the ablation). Errors and "
+              "accuracies in %, log-likelihoods in nats per test image; mean ± sample standard deviation over "
+              "the seeds.\n\n")
     write_text(out / "table.md", header + "\n".join(text))
+    _plot_scarce(summaries, out / "figures" / "scarce_error_vs_labels.png")
     return summaries
+
+
+def _plot_scarce(summaries: dict, path: Path) -> None:
+    """Test error (mean pass) against the number of labels, mean ± sd over seeds, for L0, S2 and S2u."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = sorted(summaries)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    styles = {"L0": ("k", "o", "-"), "S2": ("C3", "s", "--"), "S2u": ("C0", "^", ":"), "S2noLW": ("C1", "D", "-.")}
+    for row, (colour, marker, line) in styles.items():
+        points = [(n, summaries[n]["rows"][row]["test_error_mean_pass"]) for n in counts
+                  if row in summaries[n]["rows"]]
+        if not points:
+            continue
+        n, stat = zip(*points, strict=True)
+        ax.errorbar(n, [100 * s["mean"] for s in stat], yerr=[100 * (s["sd"] or 0.0) for s in stat],
+                    color=colour, marker=marker, linestyle=line, capsize=4, label=row)
+    ax.set_xscale("log")
+    ax.set_xticks(counts, [f"{n:,}" for n in counts])
+    ax.set_xlabel("labelled training images")
+    ax.set_ylabel("test error of the mean pass (%)")
+    ax.set_title("Scarce labels: mean ± sd over seeds", fontsize=11)
+    ax.legend(fontsize=10)
+    ax.grid(alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {path}", flush=True)
 
 
 def _plan(text: str) -> dict:
@@ -206,7 +249,7 @@ def build_parser():
     p.add_argument("--seeds", type=arg_type("--seeds", _seeds, parse=int_list), default=(0, 1, 2),
                    help="seeds of the seeds study, comma-separated; default 0,1,2")
     p.add_argument("--plan", type=_plan_argument,
-                   help="scarce study: labels:seeds groups separated by '/'; default 100:0,1,2/1000:0")
+                   help="scarce study: labels:seeds groups separated by '/'; default 100:0,1,2/1000:0,1,2")
     p.add_argument("--epochs", type=arg_type("--epochs", check_positive_int, parse=int),
                    help=f"epochs per row; default {FULL['epochs']}")
     p.add_argument("--sizes", type=arg_type("--sizes", check_mnist_sizes, parse=int_list),

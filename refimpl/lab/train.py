@@ -17,8 +17,10 @@ method    tied    objective ascended (batch means)
 ``RWSu``  no      the same, untied
 ``RWS2``  yes     reweighted wake-sleep + :math:`\lambda\,L0`
 ``S2``    yes     semi-supervised (needs ``labelled``): S1 wake on every
-                  image, sleep, :math:`\lambda\,L0` on the labelled ones
+                  image, the wake term with the true class and
+                  :math:`\lambda\,L0` on the labelled ones, sleep
 ``S2u``   no      the same, untied
+``S2noLW`` yes    the ablation: S2 without the labelled images' wake term
 ========  ======  =====================================================
 
 With ``labelled`` set, only that many training labels are kept (class-balanced,
@@ -103,11 +105,13 @@ __all__ = ["METHODS", "TEST_BINARIZATION_SEED", "TrainConfig", "TrainingDiverged
 
 #: method -> whether the generator's weights are tied to the recogniser's (L0 ignores the generator).
 METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False,
-           "RWS2": True, "S2": True, "S2u": False}
+           "RWS2": True, "S2": True, "S2u": False, "S2noLW": True}
 #: The methods that use ``lam`` (RWS2: reweighted wake-sleep + lam * L0) and ``normalise``.
-HYBRID = ("L2", "L2u", "RWS2", "S2", "S2u")
+HYBRID = ("L2", "L2u", "RWS2", "S2", "S2u", "S2noLW")
 #: The semi-supervised methods (refimpl.learning.semi_step_grads), which need ``labelled``.
-SEMI = ("S2", "S2u")
+SEMI = ("S2", "S2u", "S2noLW")
+#: The semi-supervised methods with the labelled images' wake term, which use ``labelled_weight``.
+LABELLED_WAKE = ("S2", "S2u")
 #: Importance samples per image of the reweighted wake-sleep rules RWS and RWSu.
 RWS_SAMPLES = 5
 OPTIMIZERS = ("sgd", "adam")
@@ -144,7 +148,7 @@ class TrainConfig:
 
     Parameters
     ----------
-    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu", "RWS2", "S2", "S2u"}, default "L1"
+    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu", "RWS2", "S2", "S2u", "S2noLW"}, default "L1"
         The learning rule (:data:`METHODS`); a trailing ``u`` trains an untied pair.
     lam : float, default 1.0
         :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u/RWS2/S2/S2u (ignored by the other methods).
@@ -178,6 +182,11 @@ class TrainConfig:
         generatively from every training image and discriminatively from the labelled
         ones; L0 then learns from the labelled images alone, with as many steps per
         epoch as the whole training set gives. None: every label is used.
+    labelled_weight : float, default 1.0
+        :math:`w_l \in [0, 10^6]`, the weight of the labelled images' wake term in S2/S2u
+        (:func:`refimpl.learning.semi_step_grads`; S2noLW is S2 with it 0). Every step
+        draws a labelled batch of ``min(batch_size, labelled)`` images; its wake term is
+        a batch mean, weighted like the unlabelled batch's, times ``labelled_weight``.
 
     Raises
     ------
@@ -209,6 +218,7 @@ class TrainConfig:
     seed: int = 0
     binarization: str = "threshold"
     labelled: int | None = None
+    labelled_weight: float = 1.0
 
     def __post_init__(self):
         checked = {
@@ -226,6 +236,7 @@ class TrainConfig:
             "seed": check_positive_int(self.seed, "seed", 0),
             "binarization": check_choice(self.binarization, "binarization", BINARIZATIONS),
             "labelled": None if self.labelled is None else check_positive_int(self.labelled, "labelled"),
+            "labelled_weight": check_real(self.labelled_weight, "labelled_weight", 0, MAX_LAM),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
@@ -233,8 +244,11 @@ class TrainConfig:
             raise ValueError(f"labelled must be set for method {self.method} (how many training images keep "
                              "their labels); got None.")
         if self.labelled is not None and self.method not in SEMI + ("L0",):
-            raise ValueError(f"labelled applies only to the methods L0, S2 and S2u; method {self.method} uses "
-                             f"every label: drop labelled (got {self.labelled}).")
+            raise ValueError(f"labelled applies only to the methods L0, S2, S2u and S2noLW; method {self.method} "
+                             f"uses every label: drop labelled (got {self.labelled}).")
+        if self.labelled_weight != 1.0 and self.method not in LABELLED_WAKE:
+            raise ValueError(f"labelled_weight applies only to the methods S2 and S2u; method {self.method} has no "
+                             f"labelled wake term: drop labelled_weight (got {self.labelled_weight}).")
 
     @property
     def tied(self) -> bool:
@@ -300,7 +314,8 @@ def _checkpoint_settings(config: TrainConfig, pair_given: bool, dataset) -> dict
         "seed": config.seed, "binarization": config.binarization,
         "init": "given" if pair_given else f"normal(0, {config.init_scale})",
         "dtype": "float32", "data_sha256": _dataset_fingerprint(dataset),
-    } | ({} if config.labelled is None else {"labelled": config.labelled})
+    } | ({} if config.labelled is None else {"labelled": config.labelled}) | (
+        {} if config.labelled_weight == 1.0 else {"labelled_weight": config.labelled_weight})
 
 
 def labelled_subset(labels, n_labelled: int, seed: int) -> np.ndarray:
@@ -376,17 +391,18 @@ def recognition_error(pair, x, labels, batch_size: int = 2000) -> float:
     return wrong / len(labels)
 
 
-def _step(method, pair, x, y, rng, lam, normalise, labelled=None):
+def _step(method, pair, x, y, rng, lam, normalise, labelled=None, labelled_weight=1.0):
     """One gradient computation: (terms, objective, grads) for the chosen method.
 
     ``labelled`` is the labelled batch ``(x_l, y_l)`` when only some labels are kept:
-    L0 then learns from it alone, S2/S2u take ``x`` as unlabelled images.
+    L0 then learns from it alone, S2/S2u/S2noLW take ``x`` as unlabelled images.
     """
     if method == "L0":
         value, grads = l0_value_and_grad(pair, *(labelled if labelled is not None else (x, y)))
         return {"L0": value}, value, grads
     if method in SEMI:
-        terms, grads = semi_step_grads(pair, x, *labelled, rng, lam, normalise=normalise)
+        w_l = labelled_weight if method in LABELLED_WAKE else 0.0  # S2noLW: no labelled wake term
+        terms, grads = semi_step_grads(pair, x, *labelled, rng, lam, normalise=normalise, labelled_weight=w_l)
         return {k: v for k, v in terms.items() if k != "objective"}, terms["objective"], grads
     if method in ("L1", "L1u"):
         terms, grads = l1_step_grads(pair, x, y, rng)
@@ -561,7 +577,7 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
                     labelled = (x_epoch[pick], train_labels[pick])
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below instead
                     terms, objective, grads = _step(method, pair, x_epoch[idx], train_labels[idx], rng,
-                                                    config.lam, config.normalise, labelled)
+                                                    config.lam, config.normalise, labelled, config.labelled_weight)
                     try:  # the optimiser refuses a gradient holding NaN or infinity
                         if not np.isfinite(objective):
                             raise ValueError(f"the objective is {objective}")
@@ -628,7 +644,8 @@ def _resume(out: Path, config: TrainConfig, settings: dict, opt):
 #: Options that only some methods or optimisers use: option -> (field, the settings that use it).
 _ONLY_FOR = {"--lam": ("lam", "method", HYBRID),
              "--normalise": ("normalise", "method", tuple(m for m in HYBRID if m != "RWS2")),
-             "--momentum": ("momentum", "optimizer", ("sgd",))}
+             "--momentum": ("momentum", "optimizer", ("sgd",)),
+             "--labelled-weight": ("labelled_weight", "method", LABELLED_WAKE)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -636,12 +653,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = Parser(prog="python -m refimpl.lab.train",
                description="Train a recogniser/generator pair on MNIST with one learning rule (L0, L1, L1u, "
-                           "L2, L2u, RWS, RWSu, RWS2, S2 or S2u); checkpoint after every epoch; --resume "
+                           "L2, L2u, RWS, RWSu, RWS2, S2, S2u or S2noLW); checkpoint after every epoch; --resume "
                            "continues bit-identically.")
     p.add_argument("--method", choices=list(METHODS), default=d.method,
                    help="learning rule: L0 discriminative, L1 wake-sleep, L2 = L1 + lam * L0, RWS reweighted "
-                        "wake-sleep (K = 5), RWS2 = RWS + lam * L0, S2 semi-supervised (with --labelled); a "
-                        "trailing u trains untied weights; default %(default)s")
+                        "wake-sleep (K = 5), RWS2 = RWS + lam * L0, S2 semi-supervised (with --labelled), "
+                        "S2noLW = S2 without the labelled images' wake term; a trailing u trains untied weights; "
+                        "default %(default)s")
     p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
                    help=f"lambda, the weight of L0 in L2/L2u/RWS2/S2/S2u (refused with other methods), in "
                         f"[0, {MAX_LAM:g}]; default {d.lam}")
@@ -678,7 +696,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train on the first N training images only; default: all of them")
     p.add_argument("--labelled", type=arg_type("--labelled", check_positive_int, parse=int),
                    help="keep the labels of this many training images only (class-balanced, chosen by "
-                        "--seed); required by S2/S2u, optional for L0; default: every label")
+                        "--seed); required by S2/S2u/S2noLW, optional for L0; default: every label")
+    p.add_argument("--labelled-weight", type=arg_type("--labelled-weight", check_real, 0, MAX_LAM),
+                   help=f"weight of the labelled images' wake term in S2/S2u (refused with other methods), in "
+                        f"[0, {MAX_LAM:g}]; default {d.labelled_weight}")
     p.add_argument("--binarization", choices=list(BINARIZATIONS), default=d.binarization,
                    help="threshold at 0.5, or Bernoulli draws re-drawn each epoch; default %(default)s")
     p.add_argument("--out", default="runs/train",
