@@ -592,3 +592,28 @@ def test_s2nolw_is_s2_with_the_labelled_wake_term_weighted_zero(tiny):
     for key in ablation[0].params:
         assert np.array_equal(ablation[0].params[key], zero[0].params[key]), key
     assert not np.array_equal(ablation[0].params["c0"], full[0].params["c0"])
+
+
+def test_augment_redraws_only_the_unlabelled_images(tiny, monkeypatch):
+    """With augment, the unlabelled batches are stochastic draws (grey levels in between 0 and 1 give other
+    images than the threshold), the labelled batch stays thresholded, and the rule is refused where it does
+    not apply."""
+    seen = {"unlabelled": [], "labelled": []}
+    real_step = train_mod._step
+
+    def spy(method, pair, x, y, rng, lam, normalise, labelled=None, labelled_weight=1.0):
+        seen["unlabelled"].append(x.copy())
+        seen["labelled"].append(labelled[0].copy())
+        return real_step(method, pair, x, y, rng, lam, normalise, labelled, labelled_weight)
+
+    monkeypatch.setattr(train_mod, "_step", spy)
+    fit(None, tiny, tiny_config(method="S2", labelled=50, lam=10.0, epochs=1, augment=True), progress=False)
+    threshold = (tiny.train_images >= 0.5).astype(np.float32)
+    rows = {tuple(r) for r in threshold}
+    assert all(tuple(r) in rows for batch in seen["labelled"] for r in batch)  # labelled: thresholded images
+    unlabelled = np.concatenate(seen["unlabelled"])
+    assert np.mean([tuple(r) in rows for r in unlabelled]) < 0.5  # unlabelled: mostly other (stochastic) images
+    with pytest.raises(ValueError, match="augment applies only to the methods S2, S2u, S2noLW"):
+        tiny_config(method="L1", augment=True)
+    with pytest.raises(TypeError, match="augment must be True or False"):
+        tiny_config(method="S2", labelled=50, augment="yes")

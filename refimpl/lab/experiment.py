@@ -77,6 +77,7 @@ from .train import (
     LAM_HINT,
     MAX_LAM,
     METHODS,
+    SEMI,
     TEST_BINARIZATION_SEED,
     TrainConfig,
     check_mnist_sizes,
@@ -115,6 +116,7 @@ FULL = {
     "train_images": None,  # None: all of them
     "labelled": None,  # None: every training label; a number: scarce labels (rows L0, S2, S2u, S2noLW)
     "labelled_weight": 1.0,  # the weight of the labelled images' wake term (rows S2, S2u)
+    "augment": False,  # re-draw the unlabelled images stochastically every epoch (rows S2, S2u, S2noLW; threshold)
     "rows": ROWS,
     "protocols": PROTOCOLS,
 }
@@ -151,8 +153,10 @@ def _row_key(settings: dict, source: str) -> dict:
     for name in ("train_images", "labelled"):
         if key.get(name) is None:
             key.pop(name, None)
-    if key.get("labelled_weight") == 1.0:  # the default, which rows made before the option lack
+    if key.get("labelled_weight") == 1.0:  # the defaults, which rows made before the options lack
         key.pop("labelled_weight")
+    if key.get("augment") is False:
+        key.pop("augment")
     full_mnist = source.startswith("MNIST from")
     key["data"] = "MNIST (the four standard files, SHA-256 verified)" if full_mnist else source
     return key
@@ -178,8 +182,13 @@ def _check_settings(settings: dict) -> dict:
     common = {k: settings[k] for k in ("lam", "sizes", "epochs", "batch_size", "optimizer", "lr", "lr_decay",
                                         "normalise", "seed", "labelled")}
     weight = check_real(settings["labelled_weight"], "labelled_weight", 0, MAX_LAM)
+    augment = settings["augment"]
+    if not isinstance(augment, bool):
+        raise TypeError(f"augment must be True or False; got {type(augment).__name__}.")
     return {(protocol, row): TrainConfig(method=row, binarization=protocol, **common,
-                                         **({"labelled_weight": weight} if row in LABELLED_WAKE else {}))
+                                         **({"labelled_weight": weight} if row in LABELLED_WAKE else {}),
+                                         **({"augment": True} if augment and row in SEMI and protocol == "threshold"
+                                            else {}))
             for protocol in protocols for row in rows if protocol == "threshold" or row in GENERATIVE}
 
 
@@ -332,7 +341,9 @@ def _markdown(table: list, settings: dict) -> str:
             f" Labels kept: {s['labelled']} (class-balanced, chosen by the seed); the other training images "
             "are used without their labels.")
          + ("" if s.get("labelled_weight", 1.0) == 1.0 else
-            f" Weight of the labelled images' wake term (S2, S2u): {s['labelled_weight']}.")),
+            f" Weight of the labelled images' wake term (S2, S2u): {s['labelled_weight']}.")
+         + ("" if not s.get("augment") else
+            " The unlabelled images are re-drawn by stochastic binarisation every epoch (augmentation).")),
         "",
         ("| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x｜y) | log p(x) "
          "| cycle acc. | train s | eval s |"),
@@ -511,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labelled", type=arg_type("--labelled", check_positive_int, parse=int),
                    help="keep the labels of N training images only (class-balanced, chosen by --seed), for "
                         "the rows L0, S2, S2u and S2noLW; default: every label")
+    p.add_argument("--augment", action="store_true", default=None,
+                   help="rows S2, S2u, S2noLW (threshold protocol): re-draw the unlabelled images by stochastic "
+                        "binarisation every epoch")
     p.add_argument("--labelled-weight", type=arg_type("--labelled-weight", check_real, 0, MAX_LAM),
                    help=f"weight of the labelled images' wake term in the rows S2 and S2u; default "
                         f"{f['labelled_weight']}")
@@ -532,7 +546,7 @@ def main(argv=None) -> int:
         return args
     settings = dict(QUICK if args.quick else FULL)
     for name in ("rows", "protocols", "sizes", "epochs", "lr", "lr_decay", "lam", "normalise", "seed", "labelled",
-                 "labelled_weight", "K", "S", "test_images", "train_images"):
+                 "labelled_weight", "augment", "K", "S", "test_images", "train_images"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value

@@ -14,8 +14,9 @@ paired differences (per seed, then mean ± sd) that the verdicts rest on::
 semi-supervised pairs, and at 100 labels the ablation S2noLW (S2 without the labelled
 images' wake term), for ``--plan`` (default ``100:0,1,2/1000:0,1,2``: 100 and 1,000
 labels over three seeds each), and draws the test error against the number of labels.
-``--epochs``, ``--sizes`` and ``--quick`` change the experiment's settings as they do for
-``python -m refimpl.lab.experiment``; every other setting is the experiment's default.
+``--epochs``, ``--sizes``, ``--lam``, ``--lr-decay``, ``--labelled-weight``, ``--augment`` and
+``--quick`` change the experiment's settings as they do for ``python -m refimpl.lab.experiment``;
+every other setting is the experiment's default.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, check_real
 from ._cli import Parser, arg_type, int_list, parse_args, run
 from ._io import atomic_writer, write_text
 from .experiment import FULL, run_experiment
-from .train import check_mnist_sizes
+from .train import LAM_HINT, MAX_LAM, check_mnist_sizes
 
 __all__ = ["COLUMNS", "run_scarce", "run_seeds", "summarise", "main"]
 
@@ -254,6 +255,15 @@ def build_parser():
                    help=f"epochs per row; default {FULL['epochs']}")
     p.add_argument("--sizes", type=arg_type("--sizes", check_mnist_sizes, parse=int_list),
                    help="layer widths; default 784,500,500,10")
+    p.add_argument("--lam", type=arg_type("--lam", check_real, 0, MAX_LAM, hint=LAM_HINT),
+                   help=f"lambda, the weight of L0 in the hybrid rows; default {FULL['lam']}")
+    p.add_argument("--labelled-weight", type=arg_type("--labelled-weight", check_real, 0, MAX_LAM),
+                   help=f"scarce study: weight of the labelled images' wake term in S2 and S2u; default "
+                        f"{FULL['labelled_weight']}")
+    p.add_argument("--augment", action="store_true", default=None,
+                   help="scarce study: re-draw the unlabelled images by stochastic binarisation every epoch")
+    p.add_argument("--lr-decay", type=arg_type("--lr-decay", check_real, 0, 1, low_open=True),
+                   help=f"per-epoch factor of the step size, in (0, 1]; default {FULL['lr_decay']}")
     p.add_argument("--quick", action="store_true",
                    help="the experiment's quick settings (embedded data, tiny net), to try the pipeline")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -270,7 +280,7 @@ def main(argv=None) -> int:
         return args
     drop = ("seed", "protocols", "rows", "labelled")  # each study sets these itself
     settings = {k: v for k, v in QUICK.items() if k not in drop} if args.quick else {}
-    for name in ("epochs", "sizes"):
+    for name in ("epochs", "sizes", "lam", "labelled_weight", "augment", "lr_decay"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     work = args.work or f"runs/{args.study}"

@@ -187,6 +187,10 @@ class TrainConfig:
         (:func:`refimpl.learning.semi_step_grads`; S2noLW is S2 with it 0). Every step
         draws a labelled batch of ``min(batch_size, labelled)`` images; its wake term is
         a batch mean, weighted like the unlabelled batch's, times ``labelled_weight``.
+    augment : bool, default False
+        S2/S2u/S2noLW with threshold binarisation only: the images taken as unlabelled are
+        re-drawn every epoch by stochastic binarisation (augmentation), while the labelled
+        batch and the test images stay thresholded.
 
     Raises
     ------
@@ -219,6 +223,7 @@ class TrainConfig:
     binarization: str = "threshold"
     labelled: int | None = None
     labelled_weight: float = 1.0
+    augment: bool = False
 
     def __post_init__(self):
         checked = {
@@ -249,6 +254,12 @@ class TrainConfig:
         if self.labelled_weight != 1.0 and self.method not in LABELLED_WAKE:
             raise ValueError(f"labelled_weight applies only to the methods S2 and S2u; method {self.method} has no "
                              f"labelled wake term: drop labelled_weight (got {self.labelled_weight}).")
+        if not isinstance(self.augment, (bool, np.bool_)):
+            raise TypeError(f"augment must be True or False; got {type(self.augment).__name__}.")
+        object.__setattr__(self, "augment", bool(self.augment))
+        if self.augment and (self.method not in SEMI or self.binarization != "threshold"):
+            raise ValueError(f"augment applies only to the methods {', '.join(SEMI)} with threshold binarization; "
+                             f"got method {self.method}, binarization {self.binarization}: drop augment.")
 
     @property
     def tied(self) -> bool:
@@ -315,7 +326,8 @@ def _checkpoint_settings(config: TrainConfig, pair_given: bool, dataset) -> dict
         "init": "given" if pair_given else f"normal(0, {config.init_scale})",
         "dtype": "float32", "data_sha256": _dataset_fingerprint(dataset),
     } | ({} if config.labelled is None else {"labelled": config.labelled}) | (
-        {} if config.labelled_weight == 1.0 else {"labelled_weight": config.labelled_weight})
+        {} if config.labelled_weight == 1.0 else {"labelled_weight": config.labelled_weight}) | (
+        {"augment": True} if config.augment else {})
 
 
 def labelled_subset(labels, n_labelled: int, seed: int) -> np.ndarray:
@@ -563,6 +575,7 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
         t0 = time.perf_counter()
         opt.lr = config.lr * config.lr_decay ** (epoch - 1)
         x_epoch = x_train if x_train is not None else binarize(train_images, "stochastic", rng=rng)
+        x_unlabelled = binarize(train_images, "stochastic", rng=rng) if config.augment else x_epoch
         order = rng.permutation(n)
         sums: dict = {}
         objective_sum = 0.0
@@ -576,7 +589,7 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
                     pick = kept[rng.choice(kept.size, min(batch_size, kept.size), replace=False)]
                     labelled = (x_epoch[pick], train_labels[pick])
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below instead
-                    terms, objective, grads = _step(method, pair, x_epoch[idx], train_labels[idx], rng,
+                    terms, objective, grads = _step(method, pair, x_unlabelled[idx], train_labels[idx], rng,
                                                     config.lam, config.normalise, labelled, config.labelled_weight)
                     try:  # the optimiser refuses a gradient holding NaN or infinity
                         if not np.isfinite(objective):
@@ -697,6 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labelled", type=arg_type("--labelled", check_positive_int, parse=int),
                    help="keep the labels of this many training images only (class-balanced, chosen by "
                         "--seed); required by S2/S2u/S2noLW, optional for L0; default: every label")
+    p.add_argument("--augment", action="store_true", default=None,
+                   help="S2/S2u/S2noLW with threshold binarization: re-draw the images taken as unlabelled by "
+                        "stochastic binarisation every epoch (the labelled and test images stay thresholded)")
     p.add_argument("--labelled-weight", type=arg_type("--labelled-weight", check_real, 0, MAX_LAM),
                    help=f"weight of the labelled images' wake term in S2/S2u (refused with other methods), in "
                         f"[0, {MAX_LAM:g}]; default {d.labelled_weight}")
