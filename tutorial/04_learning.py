@@ -271,15 +271,41 @@ assert abs(terms2["objective"] - expected) < 1e-12
 #
 # The layers below the top give the labelled wake gradients of (L1) unchanged. With one-hot
 # weights S1 is the labelled term G. In the sleep phase nothing is missing: the generator
-# dreams for classes drawn from its own prior $p(y)$. The semi-supervised step adds the
-# discriminative term on whatever labelled images there are:
+# dreams for classes drawn from its own prior $p(y)$.
+#
+# Which term each kind of image contributes follows the generative model, as in the
+# semi-supervised objective of Kingma, Rezende, Mohamed and Welling (arXiv:1406.5298, their
+# "M2"): an unlabelled image is evidence for the marginal $p(x) = \sum_y p(y)\,p(x \mid y)$,
+# so it enters with its class summed out (S1); a labelled pair $(x, y)$ is evidence for the
+# joint $p(x, y)$, so it enters with the wake term of (L1) at its true class,
+# $\log p(x, h \mid y)$ at $h \sim q(h \mid x)$. That labelled wake term is the only place
+# where the generator's class-conditional top layer $p(h^{n-1} \mid y)$ meets a true label;
+# without it that layer learns only from the recogniser's guesses. On the labelled images the
+# recogniser also gets the discriminative term $\lambda$ L0:
 #
 # $$
 # S2 = s_G\,\mathbb{E}_x\,\mathbb{E}_{h \sim q(h \mid x)} G_u
+# + s_G\,w_l\,\mathbb{E}_{(x, y)\ \text{labelled}}\,\mathbb{E}_{h \sim q(h \mid x)} \log p(x, h \mid y)
 # + s_R\,\mathbb{E}_{y \sim p(y)}\,\mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)
 # + \lambda\,\mathbb{E}_{(x, y)\ \text{labelled}} \log \tilde q(y \mid x)
 # \tag{S2}
 # $$
+#
+# With the samples and the class weights held fixed, its gradient is the sum of gradients
+# already derived: S1's for the first term, the wake gradient of (L1) at the true classes for
+# the second, the sleep gradient of (L1) for the third, the backpropagation of (L0) for the
+# fourth; with tied weights all four add onto the one $W^k$.
+#
+# *The batches, a choice of this project.* Each step takes a batch of $B = 100$ images as
+# unlabelled (a shuffled pass over every training image per epoch, the labelled ones
+# included) and a labelled batch of $\min(100, N)$ images drawn afresh from the $N$ labelled
+# ones, so with $N = 100$ all of them every step. Both wake terms are batch means with the
+# same weight $s_G$ ($w_l = 1$ unless `--labelled-weight` says otherwise): every step gives the
+# labelled and the unlabelled batch the same say. A sum over the training set would weigh
+# each image once, and with 100 labels among 60,000 images the labelled term would carry
+# 1/600 of the weight, too little to teach the class-conditional layer anything. The rule
+# without the labelled wake term, $w_l = 0$, is kept as the ablation `S2noLW`; tutorial 5
+# shows what the term does.
 
 # %%
 w = np.random.default_rng(5).dirichlet(np.ones(TINY[-1]), size=len(x))  # any fixed class weights
@@ -295,12 +321,28 @@ gap = gradcheck.max_discrepancy(grads_u, central_differences(gu_objective, pair)
 print(f"G_u = {value_u:.4f} vs {gu_objective(pair):.4f};  max |S1 gradient - central differences| = {gap:.2e}")
 assert gap < 1e-7 and abs(value_u - gu_objective(pair)) < 1e-10
 
-terms_s, _ = semi_step_grads(pair, x, x[:2], y[:2], np.random.default_rng(6), lam=LAM, normalise="units")
-print({k: round(v, 4) for k, v in terms_s.items()})
+# S2 at fixed samples is the sum of its pieces, each computed by its own function (a second formula)
+pair.params["prior"][...] = 0.0  # a uniform p(y), so that a dream label is floor(C u) for u ~ U(0, 1)
+terms_s, grads_s = semi_step_grads(pair, x, x[:2], y[:2], np.random.default_rng(6), lam=LAM)
+replay = np.random.default_rng(6)  # the draws in S2's order: h for x, h for the labelled x, dream labels, dreams
+h_u, h_l = pair.sample_hidden(x, replay), pair.sample_hidden(x[:2], replay)
+y_dream = np.floor(replay.random(len(x)) * TINY[-1]).astype(int)  # dream labels from the uniform p(y)
+a_top = h_u[-1] @ pair.recogniser.weights[-1].T + pair.recogniser.biases[-1]
+w_u = np.exp(a_top - a_top.max(axis=1, keepdims=True))
+w_u /= w_u.sum(axis=1, keepdims=True)  # the class weights q(y | h^{n-1}), held fixed
+pieces = [wake_unlabelled_value_and_grad(pair, x, h_u, w_u),
+          wake_value_and_grad(pair, x[:2], h_l, y[:2]),
+          sleep_value_and_grad(pair, *pair.sample_generator(y_dream, replay)[::-1], y_dream),
+          l0_value_and_grad(pair, x[:2], y[:2])]
+total = {k: sum(g[k] for _, g in pieces[:3]) + LAM * pieces[3][1][k] for k in grads_s}
+gap = gradcheck.max_discrepancy(grads_s, total)
+print({k: round(v, 4) for k, v in terms_s.items()}, f" max |S2 gradient - sum of its pieces| = {gap:.1e}")
+assert gap < 1e-12 and abs(terms_s["G_l"] - pieces[1][0]) < 1e-12
 
 # %% [markdown]
 # Computed by `refimpl.learning.wake_unlabelled_value_and_grad` and `refimpl.learning.semi_step_grads` ·
-# checked by `tests/test_learning.py::test_s1_unlabelled_wake_gradient_matches_central_differences`,
+# checked by `tests/test_learning.py::test_s1_unlabelled_wake_gradient_matches_central_differences`
+# (S2 at several labelled-term weights, 0 being the ablation S2noLW),
 # `tests/test_learning.py::test_s1_one_hot_weights_give_the_labelled_wake_term`,
 # `tests/test_learning.py::test_s2_gradient_matches_central_differences_with_samples_held_fixed`
 
