@@ -34,7 +34,7 @@ from ._io import atomic_writer, write_text
 from .experiment import FULL, run_experiment
 from .train import LAM_HINT, MAX_LAM, check_mnist_sizes
 
-__all__ = ["COLUMNS", "run_scarce", "run_seeds", "summarise", "main"]
+__all__ = ["COLUMNS", "plot_frontier", "run_scarce", "run_seeds", "summarise", "main"]
 
 #: Columns summarised over seeds: record key -> (heading, scale, format).
 COLUMNS = {
@@ -178,7 +178,76 @@ def run_scarce(data, out, work, plan=None, settings=None, progress=True) -> dict
               "the seeds.\n\n")
     write_text(out / "table.md", header + "\n".join(text))
     _plot_scarce(summaries, out / "figures" / "scarce_error_vs_labels.png")
+    if 100 in summaries:
+        plot_frontier(out, out / "figures" / "scarce_tied_frontier.png")
     return summaries
+
+
+def _frontier_points(out: Path) -> dict:
+    """Test error and cycle accuracy (%) of the 100-label rows per seed and of each attempt in ``out/attempts``."""
+    points: dict = {}
+    for row_file in sorted(out.glob("labelled100/seed*/rows/threshold_*.json")):
+        record = json.loads(row_file.read_text())
+        points.setdefault(record["row"], []).append(
+            (100 * record["test_error_mean_pass"], 100 * record["cycle_accuracy"] if "cycle_accuracy" in record
+             else None, row_file.parts[-3]))
+    for row_file in sorted(out.glob("attempts/*/rows/threshold_S2*.json")):
+        record = json.loads(row_file.read_text())
+        points.setdefault("attempts", []).append(
+            (100 * record["test_error_mean_pass"], 100 * record["cycle_accuracy"], row_file.parts[-3]))
+    return points
+
+
+def plot_frontier(out, path) -> Path:
+    """The tied pair's frontier with 100 labels: test error against cycle accuracy, every seed and attempt.
+
+    Draws the rows of ``out/labelled100/seed*/rows`` (S2, S2u, S2noLW per seed; L0,
+    which has no generator, as a vertical line at its mean test error) and every
+    single-seed attempt ``out/attempts/<name>/rows/threshold_S2*.json``, with the
+    target region (test error at most 20 %, cycle accuracy above 90 %) shaded.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out, path = Path(out), Path(path)
+    points = _frontier_points(out)
+    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    errors = [e for pts in points.values() for e, _, _ in pts]
+    cycles = [c for pts in points.values() for _, c, _ in pts if c is not None]
+    x_range = (min(errors + [20]) - 2, max(errors) + 2)
+    y_range = (min(cycles + [90]) - 2, 100)
+    ax.fill_between([x_range[0], 20], 90, 100, color="C2", alpha=0.12, lw=0,
+                    label="target: error ≤ 20 %, cycle > 90 %")
+    if "L0" in points:
+        l0 = np.mean([e for e, _, _ in points["L0"]])
+        ax.axvline(l0, color="k", lw=1.2, ls="--", label=f"L0 on the labels alone ({l0:.1f} %, mean)")
+    styles = {"S2": ("C3", "s", "S2 tied (per seed)"), "S2u": ("C0", "^", "S2u untied (per seed)"),
+              "S2noLW": ("C1", "D", "S2noLW tied, no labelled wake term")}
+    for row, (colour, marker, label) in styles.items():
+        if row in points:
+            e, c, _ = zip(*points[row], strict=True)
+            ax.scatter(e, c, color=colour, marker=marker, s=46, label=label, zorder=3)
+    for e, c, name in points.get("attempts", []):
+        ax.scatter([e], [c], facecolor="none", edgecolor="0.35", marker="o", s=60, zorder=3)
+        ax.annotate(name.replace("_", " "), (e, c), textcoords="offset points", xytext=(5, 4), fontsize=8.5,
+                    color="0.25")
+    if points.get("attempts"):
+        ax.scatter([], [], facecolor="none", edgecolor="0.35", marker="o", s=60, label="S2 attempts (seed 0)")
+    ax.set_xlim(*x_range)
+    ax.set_ylim(*y_range)
+    ax.set_xlabel("test error of the mean pass (%)")
+    ax.set_ylabel("cycle accuracy (%)")
+    ax.set_title("100 labels: the tied pair's frontier", fontsize=11)
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax.grid(alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {path}", flush=True)
+    return path
 
 
 def _plot_scarce(summaries: dict, path: Path) -> None:
