@@ -269,3 +269,11 @@ def test_scarce_label_rows_record_the_labelled_count(tmp_path):
     assert all(r["settings"]["labelled"] == 100 for r in rows.values())
     assert "log_px" in rows["S2"] and "log_px" not in rows["L0"]
     assert "Labels kept: 100" in (tmp_path / "o" / "table.md").read_text()
+
+
+def test_summary_figure_draws_a_table_holding_every_row(tmp_path):
+    """The summary figure takes a table with every row of ALL_ROWS (each row gets a colour and a marker)."""
+    log = [{"epoch": 1, "test_error": 0.5}, {"epoch": 2, "test_error": 0.4}]
+    table = [{"protocol": "threshold", "row": row, "log": log} for row in experiment.ALL_ROWS]
+    experiment._plot_summary(table, tmp_path)
+    assert (tmp_path / "05_learning_curves_and_K.png").stat().st_size > 0

@@ -287,7 +287,7 @@ def _plot_summary(table: list, folder: Path) -> None:
     n_rows = 2 if with_curve else 1
     fig, axes = plt.subplots(n_rows, len(protocols), figsize=(4.6 * len(protocols) + 0.8, 3.9 * n_rows),
                              squeeze=False, sharey="row")
-    markers = "osD^vP*Xph"
+    markers = "osD^vP*Xph<>"  # one per row of ALL_ROWS
     for rec in table:  # one panel per protocol; one colour and marker per row of the table
         col = protocols.index(rec["protocol"])
         index = ALL_ROWS.index(rec["row"])
