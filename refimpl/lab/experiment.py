@@ -22,6 +22,7 @@ S2         semi-supervised (with ``--labelled N``): S1 wake and sleep on every
 S2u        the same, untied (on request)
 RWS2       reweighted wake-sleep + lambda * L0, tied (on request)
 S2noLW     the ablation: S2 without the labelled images' wake term (on request)
+S2noLWu    the same, untied (on request)
 =========  =================================================
 
 With ``--labelled N`` only N training labels are kept (class-balanced, chosen
@@ -91,7 +92,7 @@ __all__ = ["ALL_ROWS", "FULL", "PROTOCOLS", "QUICK", "ROWS", "main", "run_experi
 ROWS = ("L0", "L1", "L1u", "L2", "L2u")
 #: Rows beyond the main table, run on request (``--rows RWS``): reweighted wake-sleep (RWS, RWSu, and
 #: RWS2 with lambda * L0) and the semi-supervised pairs (S2, S2u, with ``--labelled``).
-EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u", "RWS2", "S2noLW")
+EXTRA_ROWS = ("RWS", "RWSu", "S2", "S2u", "RWS2", "S2noLW", "S2noLWu")
 ALL_ROWS = ROWS + EXTRA_ROWS
 GENERATIVE = ("L1", "L1u", "L2", "L2u", *EXTRA_ROWS)
 PROTOCOLS = ("threshold", "stochastic")
@@ -131,9 +132,10 @@ def _check_subset(values, name: str, choices) -> tuple:
     return tuple(check_choice(value, name, choices) for value in values)
 
 
-#: Each row's place in its evaluation seed. S2noLW is the rule that S2 named before the labelled images'
-#: wake term was added, so it keeps S2's place (its rows are what a rerun gives) and S2 takes a new one.
-_SEED_INDEX = {**{row: i for i, row in enumerate(ALL_ROWS)}, "S2noLW": ALL_ROWS.index("S2"), "S2": len(ALL_ROWS)}
+#: Each row's place in its evaluation seed. S2noLW and S2noLWu are the rules that S2 and S2u named before the
+#: labelled images' wake term was added, so they keep those places (their rows are what a rerun gives), and
+#: S2 and S2u take new ones.
+_SEED_INDEX = {**{row: i for i, row in enumerate(ALL_ROWS)}, "S2noLW": 7, "S2noLWu": 8, "S2": 11, "S2u": 12}
 
 
 def _row_seed(seed: int, protocol: str, row: str) -> int:
@@ -255,7 +257,7 @@ def _plot_row(pair, row: str, protocol: str, rng, folder: Path) -> None:
     means = pair.generate_mean(np.arange(n_classes))
     rules = {"L1": "wake-sleep", "L2": "wake-sleep + λ·L0", "RWS": "reweighted wake-sleep",
              "RWS2": "reweighted wake-sleep + λ·L0", "S2": "semi-supervised",
-             "S2noLW": "semi-supervised, no labelled wake term"}
+             "S2noLW": "semi-supervised, no labelled wake term"}  # S2noLWu: the same, untied
     rule = rules.get(row.removesuffix("u"), row)
     fig, axes = plt.subplots(11, n_classes, figsize=(n_classes * 0.8 + 0.6, 11 * 0.8 + 1.2),
                              gridspec_kw={"hspace": 0.08, "wspace": 0.08})
@@ -287,7 +289,7 @@ def _plot_summary(table: list, folder: Path) -> None:
     n_rows = 2 if with_curve else 1
     fig, axes = plt.subplots(n_rows, len(protocols), figsize=(4.6 * len(protocols) + 0.8, 3.9 * n_rows),
                              squeeze=False, sharey="row")
-    markers = "osD^vP*Xph<>"  # one per row of ALL_ROWS
+    markers = "osD^vP*Xph<>d"  # one per row of ALL_ROWS
     for rec in table:  # one panel per protocol; one colour and marker per row of the table
         col = protocols.index(rec["protocol"])
         index = ALL_ROWS.index(rec["row"])

@@ -21,6 +21,7 @@ method    tied    objective ascended (batch means)
                   :math:`\lambda\,L0` on the labelled ones, sleep
 ``S2u``   no      the same, untied
 ``S2noLW`` yes    the ablation: S2 without the labelled images' wake term
+``S2noLWu`` no    the same, untied
 ========  ======  =====================================================
 
 With ``labelled`` set, only that many training labels are kept (class-balanced,
@@ -105,11 +106,11 @@ __all__ = ["METHODS", "TEST_BINARIZATION_SEED", "TrainConfig", "TrainingDiverged
 
 #: method -> whether the generator's weights are tied to the recogniser's (L0 ignores the generator).
 METHODS = {"L0": True, "L1": True, "L1u": False, "L2": True, "L2u": False, "RWS": True, "RWSu": False,
-           "RWS2": True, "S2": True, "S2u": False, "S2noLW": True}
+           "RWS2": True, "S2": True, "S2u": False, "S2noLW": True, "S2noLWu": False}
 #: The methods that use ``lam`` (RWS2: reweighted wake-sleep + lam * L0) and ``normalise``.
-HYBRID = ("L2", "L2u", "RWS2", "S2", "S2u", "S2noLW")
+HYBRID = ("L2", "L2u", "RWS2", "S2", "S2u", "S2noLW", "S2noLWu")
 #: The semi-supervised methods (refimpl.learning.semi_step_grads), which need ``labelled``.
-SEMI = ("S2", "S2u", "S2noLW")
+SEMI = ("S2", "S2u", "S2noLW", "S2noLWu")
 #: The semi-supervised methods with the labelled images' wake term, which use ``labelled_weight``.
 LABELLED_WAKE = ("S2", "S2u")
 #: Importance samples per image of the reweighted wake-sleep rules RWS and RWSu.
@@ -148,7 +149,7 @@ class TrainConfig:
 
     Parameters
     ----------
-    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu", "RWS2", "S2", "S2u", "S2noLW"}, default "L1"
+    method : {"L0", "L1", "L1u", "L2", "L2u", "RWS", "RWSu", "RWS2", "S2", "S2u", "S2noLW", "S2noLWu"}, default "L1"
         The learning rule (:data:`METHODS`); a trailing ``u`` trains an untied pair.
     lam : float, default 1.0
         :math:`\lambda \in [0, 10^6]`, the weight of L0 in L2/L2u/RWS2/S2/S2u (ignored by the other methods).
@@ -413,7 +414,7 @@ def _step(method, pair, x, y, rng, lam, normalise, labelled=None, labelled_weigh
         value, grads = l0_value_and_grad(pair, *(labelled if labelled is not None else (x, y)))
         return {"L0": value}, value, grads
     if method in SEMI:
-        w_l = labelled_weight if method in LABELLED_WAKE else 0.0  # S2noLW: no labelled wake term
+        w_l = labelled_weight if method in LABELLED_WAKE else 0.0  # S2noLW, S2noLWu: no labelled wake term
         terms, grads = semi_step_grads(pair, x, *labelled, rng, lam, normalise=normalise, labelled_weight=w_l)
         return {k: v for k, v in terms.items() if k != "objective"}, terms["objective"], grads
     if method in ("L1", "L1u"):
@@ -666,7 +667,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = Parser(prog="python -m refimpl.lab.train",
                description="Train a recogniser/generator pair on MNIST with one learning rule (L0, L1, L1u, "
-                           "L2, L2u, RWS, RWSu, RWS2, S2, S2u or S2noLW); checkpoint after every epoch; --resume "
+                           "L2, L2u, RWS, RWSu, RWS2, S2, S2u, S2noLW or S2noLWu); checkpoint after every epoch; "
+                           "--resume "
                            "continues bit-identically.")
     p.add_argument("--method", choices=list(METHODS), default=d.method,
                    help="learning rule: L0 discriminative, L1 wake-sleep, L2 = L1 + lam * L0, RWS reweighted "
