@@ -55,12 +55,13 @@ def test_frontier_figure_draws_every_seed_and_attempt(tmp_path):
     """The frontier reads the 100-label rows of every seed and every attempt's S2 row, and refuses none."""
     for folder, row, error, cycle in (("labelled100/seed0", "L0", 0.26, None), ("labelled100/seed0", "S2", 0.2, 0.95),
                                       ("labelled100/seed1", "S2", 0.21, 0.94), ("labelled100/seed0", "S2u", 0.22, 0.86),
-                                      ("attempts/lam1000", "S2", 0.18, 0.8)):
+                                      ("attempts/lam1000", "S2", 0.18, 0.8),
+                                      ("attempts/w10/labelled100/seed2", "S2", 0.19, 0.99)):
         record = {"row": row, "test_error_mean_pass": error} | ({} if cycle is None else {"cycle_accuracy": cycle})
         (tmp_path / folder / "rows").mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / "rows" / f"threshold_{row}.json").write_text(json.dumps(record))
     points = studies._frontier_points(tmp_path)
     assert sorted(points) == ["L0", "S2", "S2u", "attempts"]
     assert [(round(e, 6), round(c, 6)) for e, c, _ in points["S2"]] == [(20.0, 95.0), (21.0, 94.0)]
-    assert points["attempts"][0][2] == "lam1000"
+    assert [name for _, _, name in points["attempts"]] == ["lam1000", "w10 seed2"]
     assert studies.plot_frontier(tmp_path, tmp_path / "f.png").stat().st_size > 0
