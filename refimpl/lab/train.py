@@ -4,25 +4,25 @@ One call of :func:`fit` trains a :class:`refimpl.coupled.CoupledPair` by one of
 the learning rules of :mod:`refimpl.learning`, with the settings of one
 :class:`TrainConfig`:
 
-========  ======  =====================================================
-method    tied    objective ascended (batch means)
-========  ======  =====================================================
-``L0``    (yes)   :math:`\log \tilde q(y \mid x)` (discriminative)
-``L1``    yes     :math:`G + R` (wake-sleep, weights tied)
-``L1u``   no      :math:`G + R` (two separate networks)
-``L2``    yes     :math:`s_G G + s_R R + \lambda\,L0` (hybrid)
-``L2u``   no      the same, untied
-``RWS``   yes     reweighted wake-sleep, K = 5 (beyond the paper:
-                  :func:`refimpl.learning.rws_step_grads`)
-``RWSu``  no      the same, untied
-``RWS2``  yes     reweighted wake-sleep + :math:`\lambda\,L0`
-``S2``    yes     semi-supervised (needs ``labelled``): S1 wake on every
-                  image, the wake term with the true class and
-                  :math:`\lambda\,L0` on the labelled ones, sleep
-``S2u``   no      the same, untied
-``S2noLW`` yes    the ablation: S2 without the labelled images' wake term
-``S2noLWu`` no    the same, untied
-========  ======  =====================================================
+===========  ======  =====================================================
+method       tied    objective ascended (batch means)
+===========  ======  =====================================================
+``L0``       (yes)   :math:`\log \tilde q(y \mid x)` (discriminative)
+``L1``       yes     :math:`G + R` (wake-sleep, weights tied)
+``L1u``      no      :math:`G + R` (two separate networks)
+``L2``       yes     :math:`s_G G + s_R R + \lambda\,L0` (hybrid)
+``L2u``      no      the same, untied
+``RWS``      yes     reweighted wake-sleep, K = 5 (beyond the paper:
+                     :func:`refimpl.learning.rws_step_grads`)
+``RWSu``     no      the same, untied
+``RWS2``     yes     reweighted wake-sleep + :math:`\lambda\,L0`
+``S2``       yes     semi-supervised (needs ``labelled``): S1 wake on every
+                     image, the wake term with the true class and
+                     :math:`\lambda\,L0` on the labelled ones, sleep
+``S2u``      no      the same, untied
+``S2noLW``   yes     the ablation: S2 without the labelled images' wake term
+``S2noLWu``  no      the same, untied
+===========  ======  =====================================================
 
 With ``labelled`` set, only that many training labels are kept (class-balanced,
 chosen by ``seed``): S2/S2u learn from them discriminatively and from every
