@@ -63,5 +63,5 @@ def test_frontier_figure_draws_every_seed_and_attempt(tmp_path):
     points = studies._frontier_points(tmp_path)
     assert sorted(points) == ["L0", "S2", "S2u", "attempts"]
     assert [(round(e, 6), round(c, 6)) for e, c, _ in points["S2"]] == [(20.0, 95.0), (21.0, 94.0)]
-    assert [name for _, _, name in points["attempts"]] == ["lam1000", "w10 seed2"]
+    assert [name for _, _, name in points["attempts"]] == ["lam1000", "w10"]
     assert studies.plot_frontier(tmp_path, tmp_path / "f.png").stat().st_size > 0

@@ -22,6 +22,7 @@ every other setting is the experiment's default.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -200,8 +201,7 @@ def _frontier_points(out: Path) -> dict:
     for row_file in sorted(out.glob("attempts/*/labelled100/seed*/rows/threshold_S2*.json")):  # a study's seeds
         record = json.loads(row_file.read_text())
         points.setdefault("attempts", []).append(
-            (100 * record["test_error_mean_pass"], 100 * record["cycle_accuracy"],
-             f"{row_file.parts[-5]} {row_file.parts[-3]}"))
+            (100 * record["test_error_mean_pass"], 100 * record["cycle_accuracy"], row_file.parts[-5]))
     return points
 
 
@@ -225,7 +225,7 @@ def plot_frontier(out, path) -> Path:
     errors = [e for pts in points.values() for e, _, _ in pts]
     cycles = [c for pts in points.values() for _, c, _ in pts if c is not None]
     x_range = (min(errors + [20]) - 2, max(errors) + 2)
-    y_range = (min(cycles + [90]) - 2, 100)
+    y_range = (min(cycles + [90]) - 2, 101)
     ax.fill_between([x_range[0], 20], 90, 100, color="C2", alpha=0.12, lw=0,
                     label="target: error ≤ 20 %, cycle > 90 %")
     if "L0" in points:
@@ -237,12 +237,14 @@ def plot_frontier(out, path) -> Path:
         if row in points:
             e, c, _ = zip(*points[row], strict=True)
             ax.scatter(e, c, color=colour, marker=marker, s=46, label=label, zorder=3)
+    attempts: dict = {}
     for e, c, name in points.get("attempts", []):
-        ax.scatter([e], [c], facecolor="none", edgecolor="0.35", marker="o", s=60, zorder=3)
-        ax.annotate(name.replace("_", " "), (e, c), textcoords="offset points", xytext=(5, 4), fontsize=8.5,
-                    color="0.25")
-    if points.get("attempts"):
-        ax.scatter([], [], facecolor="none", edgecolor="0.35", marker="o", s=60, label="S2 attempts (seed 0)")
+        attempts.setdefault(name, []).append((e, c))
+    for (name, pts), marker in zip(attempts.items(), itertools.cycle("ovPX*hp<>"), strict=False):
+        e, c = zip(*pts, strict=True)
+        seeds = "seed 0" if len(pts) == 1 else f"{len(pts)} seeds"
+        ax.scatter(e, c, facecolor="none", edgecolor="0.3", marker=marker, s=70, lw=1.2, zorder=4,
+                   label=f"S2 attempt: {name.replace('_', ' ')} ({seeds})")
     ax.set_xlim(*x_range)
     ax.set_ylim(*y_range)
     ax.set_xlabel("test error of the mean pass (%)")
