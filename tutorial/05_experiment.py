@@ -273,24 +273,106 @@ plt.show()
 # The abstract's case for learning "taking into account the full distribution of the data" is
 # strongest when images are many and labels few. `python -m refimpl.lab.studies scarce`
 # (`results/scarce/`) keeps the labels of 100 or 1,000 training images (class-balanced, chosen
-# by the seed) and compares, on the same 784-500-500-10 network and schedule:
+# by the seed) and compares, on the same 784-500-500-10 network and schedule, over seeds 0, 1
+# and 2 at both label counts:
 #
 # - **L0** on the labelled images alone (as many steps as the others take);
-# - **S2**, the tied pair learning generatively from all 60,000 images (S1: the class of an
-#   unlabelled image summed over the recogniser's belief; sleep with classes from the prior)
-#   plus λ·L0 on the labelled ones, λ = 100 as in the main table (tutorial 4, S1 and S2);
-# - **S2u**, the same with an untied pair.
-#
-# 100 labels over three seeds, 1,000 labels over one (so its differences carry no error bar).
+# - **S2**, the tied pair learning from all 60,000 images (tutorial 4, S1 and S2): an
+#   unlabelled image contributes the wake term of its marginal $\log p(x)$, its class summed
+#   over the recogniser's belief (S1); a labelled image contributes the wake term of its
+#   *joint* likelihood $\log p(x, h \mid y)$ with its true class, plus λ·L0 (λ = 100 as in the
+#   main table); the sleep term draws classes from the prior. Each step takes a batch of 100
+#   unlabelled images and a batch of $\min(100, N)$ labelled ones, each term averaged over its
+#   own batch;
+# - **S2u**, the same with an untied pair;
+# - at 100 labels, the ablations **S2noLW** and **S2noLWu**: S2 and S2u *without* the labelled
+#   images' wake term, so the generator's class-conditional top layer learns only from the
+#   recogniser's guesses.
 
 # %%
 scarce = json.loads((RESULTS / "scarce" / "table.json").read_text())
 display(Markdown((RESULTS / "scarce" / "table.md").read_text()))
+
+# %% [markdown]
+# What the three seeds show (a difference is read only when it has the same sign in every
+# seed and is larger than its standard deviation over the seeds; the check is in
+# `tests/test_results_scarce.py`, which fails if a sentence here and the table disagree):
+#
+# - **With 100 labels, learning from the unlabelled images pays, tied or untied.** S2 is
+#   3.11 ± 1.41 points better than L0 (23.13 ± 2.61 % against 26.24 ± 1.21 % test error), S2u
+#   2.70 ± 1.85 points better, each in every seed.
+# - **At 100 labels tying costs no recognition that three seeds can resolve:** S2 − S2u is
+#   −0.41 ± 1.98 points (−2.68, +0.49, +0.97 per seed). It costs generation quality:
+#   $\log p(x)$ 21.08 ± 0.46 nats lower. And it buys consistency: cycle accuracy
+#   99.3 ± 0.3 % against 95.7 ± 0.4 %, 3.53 ± 0.14 points higher in every seed.
+# - **The labelled wake term is what makes the tied pair work:** without it (S2noLW) the tied
+#   pair is 5.81 ± 0.78 points worse than S2 in every seed, and worse than L0. The untied pair
+#   does not need it: S2u − S2noLWu is +1.46 ± 1.25 points (+2.22, +2.15, +0.02), not
+#   resolved.
+# - **With 1,000 labels the tied pair's gain is gone:** S2 is 0.93 ± 0.42 points *worse* than
+#   L0 in every seed (12.49 ± 0.26 % against 11.56 ± 0.59 %), while S2u is 1.38 ± 0.75 points
+#   better in every seed (10.18 ± 0.21 %); S2 − S2u is 2.31 ± 0.47 points.
+#
+# So the tied pair profits from unlabelled images when labels are very few, as much as the
+# untied one does, and stops profiting as they become more: at 1,000 labels its generative
+# term pulls the shared weights away from what the labels alone would give.
+
+# %%
 for labelled, summary in scarce.items():
     for name, d in summary["differences"].items():
         scale = 1.0 if "nats" in name else 100.0
-        sd = "" if d["sd"] is None else f" ± {scale * d['sd']:.2f}"
-        print(f"{labelled:>5s} labels: {name:32s} {scale * d['mean']:+7.2f}{sd} ({d['n']} seed(s))")
+        per_seed = ", ".join(f"{scale * v:+.2f}" for v in d["values"])
+        print(f"{labelled:>5s} labels: {name:36s} {scale * d['mean']:+7.2f} ± {scale * d['sd']:.2f}  ({per_seed})")
+display(Image(RESULTS / "scarce" / "figures" / "scarce_error_vs_labels.png", width=520))
+
+# %% [markdown]
+# ### Pushing the tied pair at 100 labels
+#
+# The target set for the tied S2 was at most 20 % test error at 100 labels over three seeds,
+# with cycle accuracy above 90 % (L0 there: 26.24 %). Each lever was tried on seed 0 first
+# (`results/scarce/attempts/<name>/`, each with its `command.txt`), the most promising then on
+# three seeds; the figure below puts every run on the plane of test error against cycle
+# accuracy.
+#
+# - **The labelled images' weight** (`--labelled-weight 10`: their wake term counted ten times,
+#   λ·L0 unchanged): 19.92 % on seed 0, then 21.52 ± 2.38 % over three seeds (19.92,
+#   24.25, 20.38), 1.62 ± 0.23 points better than S2 in every seed, at cycle accuracy 99.9 %
+#   but $\log p(x)$ 21 nats lower (−143.22 ± 0.60): the generator gives up modelling the
+#   unlabelled images for the labelled ones.
+# - **λ = 1000** (seed 0): 20.83 % test error, cycle accuracy 97.3 %, $\log p(x)$ −123.99.
+# - **Stochastic binarisation of the unlabelled images, re-drawn every epoch** (seed 0):
+#   20.67 % test error, cycle accuracy 99.0 %, $\log p(x)$ −122.60.
+#
+# Against S2's 21.33 % on seed 0, the single-seed gains of λ = 1000 and augmentation (0.50 and
+# 0.66 points) are within two standard errors of the difference of two runs on 10,000 test
+# images (about 0.58 points) and far below the seed-to-seed spread (2.61 points): one seed
+# cannot tell them from noise. **The target is not reached:** the best three-seed result, 21.52 ± 2.38 %, has one
+# seed under 20 % and a mean above it. Cycle accuracy is never the problem: every tied run
+# keeps it above 97 %.
+
+# %%
+display(Image(RESULTS / "scarce" / "figures" / "scarce_tied_frontier.png", width=760))
+for s in range(3):
+    base = json.loads((RESULTS / "scarce" / f"labelled100/seed{s}/rows/threshold_S2.json").read_text())
+    lw10 = json.loads((RESULTS / "scarce" / "attempts" / "labelled_weight10_3seeds" /
+                       f"labelled100/seed{s}/rows/threshold_S2.json").read_text())
+    print(f"seed {s}: S2 {100 * base['test_error_mean_pass']:.2f} %, labelled weight 10 "
+          f"{100 * lw10['test_error_mean_pass']:.2f} % "
+          f"({100 * (lw10['test_error_mean_pass'] - base['test_error_mean_pass']):+.2f} points)")
+
+# %% [markdown]
+# ### Erratum
+#
+# An earlier version of this notebook and of the README concluded: "with 100 labels the tied
+# semi-supervised pair is 2.70 ± 0.72 points worse than L0 […] learning from the unlabelled
+# images pays, but only untied; tying costs 6.9 ± 0.8 points." That S2 gave a labelled image
+# only λ·L0, not the wake term of its joint likelihood $\log p(x, h \mid y)$ with its true class,
+# which the standard semi-supervised generative objective (the "M2" objective of Kingma et al.,
+# arXiv:1406.5298) includes. Its generator's class-conditional top layer then never learned from
+# a single true (image, label) pair. Those runs are the rows S2noLW and S2noLWu now (their
+# training was checked bit-identical). With the term, the tied pair gains 5.81 ± 0.78 points
+# and the verdict changes: at 100 labels tying costs no resolved recognition, and the cost of
+# tying shows at 1,000 labels instead.
 
 # %% [markdown]
 # ## The trained pairs, live
@@ -391,19 +473,6 @@ plt.show()
 # of tutorial 4 (L1) and one reweighted variant (K = 5). The paper's own experiment is
 # described as tentative, and its text is not available: a different learning rule may well
 # change the picture.
-#
-# **Scarce labels.** With 100 labels (three seeds), the tied semi-supervised pair S2 is a *worse*
-#   recogniser than L0 trained on the 100 labelled images alone: 28.9 ± 1.9 % against
-#   26.2 ± 1.2 % test error, 2.70 ± 0.72 points worse, in every seed (2.1 to 3.5). The untied
-#   pair S2u is better than L0 in every seed: 22.1 ± 1.3 %, 4.17 ± 0.65 points better. Tying
-#   costs 6.87 ± 0.78 points of test error and 22.0 ± 0.6 nats of $\log p(x)$, and buys the
-#   most consistent generator of all rows (cycle accuracy 98.2 ± 0.2 %, against 85.7 ± 0.3 %
-#   untied). With 1,000 labels (one seed) the picture is the same with smaller gaps: S2u
-#   10.33 %, L0 12.00 %, S2 12.39 %; the binomial standard error of one run's error at 12 % on
-#   10,000 test images is 0.33 points, so S2u's gain (1.67 points) is resolved and S2's loss
-#   (0.39) is not. So generative learning from unlabelled images does pay, but only for the
-#   untied pair: in this reconstruction tying the generator to the recogniser turns the
-#   unlabelled images from a help into a hindrance.
 
 # %%
 # Check that the sentences above follow from the committed tables (percentages, nats).
@@ -429,13 +498,6 @@ assert main["L2"]["log_px"] - wide["log_px"] > 5
 assert abs(100 * sweeps["lam1000"]["test_error_mean_pass"] - l0) < 100 * np.sqrt(0.02 * 0.98 / 10_000)
 # claim 1 on real data: mean pass and Monte Carlo agree to within a point on every row
 assert max(gaps) < 0.01
-scarce100, scarce1000 = scarce["100"], scarce["1000"]
-assert min(scarce100["differences"]["S2 − L0 test error (points)"]["values"]) > 0  # tied: worse than L0, every seed
-assert max(scarce100["differences"]["S2u − L0 test error (points)"]["values"]) < 0  # untied: better, every seed
-assert min(scarce100["differences"]["S2 − S2u test error (points)"]["values"]) > 0.05
-one_run_se = 100 * np.sqrt(0.12 * 0.88 / 10_000)
-assert 100 * -scarce1000["differences"]["S2u − L0 test error (points)"]["mean"] > 3 * one_run_se
-assert 100 * abs(scarce1000["differences"]["S2 − L0 test error (points)"]["mean"]) < 2 * one_run_se
 
 # %% [markdown]
 # ## Published context
@@ -465,7 +527,15 @@ assert 100 * abs(scarce1000["differences"]["S2 − L0 test error (points)"]["mea
 # noise-based denoising costs and grey-level images, trained to that end; ours are binary
 # stochastic networks on thresholded images, with a learning rule chosen to test the tied
 # pair, not to win. Kingma, Rezende, Mohamed and Welling (arXiv:1406.5298) report the same
-# protocol for their deep generative models, but their table could not be read here.
+# protocol for their deep generative models; their table could not be read here, only a
+# second-hand copy: the README of a third-party reimplementation
+# (github.com/tijiang13/Semi-supervised-VAE) quotes as the paper's results with 100 labels
+# "M2: 11.97(delta = 1.71)" and "M1+M2: 3.33(delta = 0.14)" (test error in %). M2 is the
+# generative semi-supervised objective whose labelled term S2 now follows, with Gaussian
+# latent variables trained by reparameterised variational inference, on grey-level images;
+# M1+M2 adds a separately trained feature model below it. Treat these as context, not as
+# checked numbers: the same README reports its own M2 at "12 ~ 13" and its classifier
+# trained on the 100 labels alone at "arround 76% accuracy", close to our L0.
 
 # %% [markdown]
 # ## Summary
@@ -477,10 +547,11 @@ assert 100 * abs(scarce1000["differences"]["S2 − L0 test error (points)"]["mea
 #   consistent generator, not both, over three seeds and every attempt tried (λ, per-unit
 #   normalisation, more epochs, wider layers, reweighted wake-sleep with and without L0); the
 #   untied hybrid is both. The paper's claim is not confirmed here, with the caveats above.
-# - With scarce labels (100 over three seeds, 1,000 over one), learning generatively from the
-#   unlabelled images helps the untied pair (4.2 ± 0.7 points better than L0 with 100 labels)
-#   and hurts the tied one (2.7 ± 0.7 points worse): tying does not pay where the abstract's
-#   argument should be strongest.
+# - With 100 labels (three seeds), learning generatively from the unlabelled images helps
+#   the tied pair as much as the untied one (S2 3.1 ± 1.4, S2u 2.7 ± 1.9 points better than
+#   L0), once a labelled image contributes its joint likelihood; with 1,000 labels the tied
+#   pair falls 0.9 ± 0.4 points behind L0 while the untied one stays ahead. The target of
+#   20 % for the tied pair at 100 labels was not reached (best: 21.5 ± 2.4 %).
 # - The deterministic forward pass is as good a classifier as Monte Carlo inference in the
 #   stochastic model it approximates (claim 1), on every row.
 #
