@@ -141,6 +141,16 @@ def test_single_seed_attempts_are_not_read_as_gains():
         assert f"{gain:.2f}" in TUTORIAL and f"{100 * record['test_error_mean_pass']:.2f} % test error" in TUTORIAL
 
 
+def test_longer_training_is_reported_as_no_gain_over_20_epochs():
+    longer, shorter = _attempt("epochs40_decay092_lw10"), _attempt("labelled_weight10")
+    se = 100 * np.sqrt(2 * shorter["test_error_mean_pass"] * (1 - shorter["test_error_mean_pass"]) / 10_000)
+    assert longer["test_error_mean_pass"] >= shorter["test_error_mean_pass"] - 2 * se / 100
+    assert (f"{100 * longer['test_error_mean_pass']:.2f} % test error against "
+            f"{100 * shorter['test_error_mean_pass']:.2f} % at 20 epochs") in TUTORIAL
+    assert f"−{-longer['log_px']:.2f}, {longer['log_px'] - shorter['log_px']:.0f} nats better" in TUTORIAL
+    assert "longer training does not lower the error" in TUTORIAL
+
+
 def test_every_attempt_has_a_command_that_names_an_existing_module_and_no_local_path():
     import importlib.util
 
