@@ -14,9 +14,9 @@ A :class:`CoupledPair` is two :class:`refimpl.sbn.SigmoidBeliefNet` objects,
 ``pair.generator`` (:math:`y \to h^{n-1} \to \dots \to x`), that share their
 arrays. In a tied pair the generator's weights *are* the recogniser's,
 transposed: views, not copies, so a step of an optimiser on :math:`W^k` moves
-both directions at once. All arrays live in one dict ``pair.params`` (what
-optimisers update in place and checkpoints store; assigning to an entry writes
-into its array, so the sharing cannot be broken):
+both directions at once. All arrays live in one plain dict ``pair.params``, what
+optimisers update in place and checkpoints store (update an entry in place:
+putting another array in its place would leave the two networks holding the old one):
 
 - recogniser ``"W1".."Wn"`` of shape ``(d_k, d_{k-1})`` and ``"b1".."bn"`` of shape ``(d_k,)``;
 - generator biases ``"c0".."c{n-1}"`` of shape ``(d_k,)``;
@@ -31,8 +31,6 @@ layer ``j`` of the generator (which uses its weight entry transposed).
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ._validation import (
@@ -41,8 +39,8 @@ from ._validation import (
     check_finite,
     check_float_dtype,
     check_labels,
+    check_layer_sizes,
     check_nonnegative,
-    check_positive_int,
     check_rng,
 )
 from .forward import forward_pass
@@ -70,11 +68,6 @@ def transposed_generator(recogniser, gen_biases) -> SigmoidBeliefNet:
         output, the recogniser's dtype. Its input is the top layer (the one-hot ``y``
         when the recogniser's output is categorical).
 
-    Raises
-    ------
-    TypeError, ValueError
-        If ``recogniser`` is not a SigmoidBeliefNet or a bias has the wrong shape.
-
     Notes
     -----
     Equation: M9
@@ -101,39 +94,6 @@ def transposed_generator(recogniser, gen_biases) -> SigmoidBeliefNet:
     return SigmoidBeliefNet(weights, gen_biases[::-1], dtype=recogniser.dtype, copy=False)
 
 
-class _SharedParams(dict):
-    """The pair's parameter dict: assigning to an entry writes into the existing array.
-
-    The recogniser and the generator hold views of these arrays, so an entry is
-    never replaced: ``params["W1"] = new`` copies ``new`` into ``W^1`` (same shape
-    required) and ``params["W1"] += step`` updates it in place; keys cannot be
-    added or removed.
-    """
-
-    def __setitem__(self, key, value):
-        if key not in self:
-            raise KeyError(f"params has no entry {key!r}; its keys are {list(self)}.")
-        target = dict.__getitem__(self, key)
-        if value is not target:
-            value = check_finite(as_float_array(value, f"params[{key!r}]", target.dtype), f"params[{key!r}]")
-            if value.shape != target.shape:
-                raise ValueError(f"params[{key!r}] must keep its shape {target.shape}; got {value.shape}.")
-            target[...] = value
-
-    def update(self, *args, **kwargs):
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def __ior__(self, other):
-        self.update(other)
-        return self
-
-    def _fixed(self, *args, **kwargs):
-        raise TypeError("the pair's params cannot gain or lose entries: both networks share these arrays.")
-
-    __delitem__ = pop = popitem = clear = setdefault = _fixed
-
-
 def _param_keys(n: int, tied: bool) -> list:
     keys = [f"W{k}" for k in range(1, n + 1)] + [f"b{k}" for k in range(1, n + 1)]
     keys += [f"c{k}" for k in range(n)]
@@ -143,11 +103,7 @@ def _param_keys(n: int, tied: bool) -> list:
 
 
 def _check_sizes(sizes) -> tuple:
-    if isinstance(sizes, (str, bytes, numbers.Number)) or sizes is None:
-        raise TypeError(f"sizes must be a sequence of layer widths (d_0, ..., d_n); got {type(sizes).__name__}.")
-    sizes = tuple(check_positive_int(d, f"sizes[{i}]") for i, d in enumerate(sizes))
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must list at least two layer widths (d_0, ..., d_n); got {sizes}.")
+    sizes = check_layer_sizes(sizes)
     if sizes[-1] < 2:
         raise ValueError(f"sizes[-1] is the number of classes and must be >= 2; got {sizes[-1]}.")
     return sizes
@@ -184,21 +140,12 @@ class CoupledPair:
         Input the one-hot :math:`y`; weights ``[(W^n)^T..(W^1)^T]`` (``V`` if untied),
         biases ``[c^{n-1}..c^0]``; its layers are ``[h^{n-1}, ..., h^1, x]``.
     params : dict of str -> ndarray
-        All parameters, see the module docstring. Entries are never replaced:
-        assigning to one writes into its array, which both networks share.
+        All parameters, see the module docstring; the arrays both networks hold (update in place).
     recogniser_keys, generator_keys : list of (str, str)
         The ``params`` entries behind each layer of the two networks.
     sizes : tuple of int
     tied : bool
     dtype : numpy.dtype
-
-    Raises
-    ------
-    TypeError
-        If ``rng`` is not a ``numpy.random.Generator``, ``sizes`` is not a sequence,
-        or ``dtype`` is not float32 or float64.
-    ValueError
-        If a width is not a positive integer, fewer than two widths are given or ``d_n < 2``.
 
     Notes
     -----
@@ -243,7 +190,7 @@ class CoupledPair:
         n = len(sizes) - 1
         self.sizes, self.tied, self.dtype = tuple(sizes), tied, np.dtype(dtype)
         self.n_layers, self.n_classes = n, sizes[-1]
-        self.params = _SharedParams(params)
+        self.params = params
         self.recogniser_keys = [(f"W{k}", f"b{k}") for k in range(1, n + 1)]
         self.recogniser = SigmoidBeliefNet([params[w] for w, _ in self.recogniser_keys],
                                            [params[b] for _, b in self.recogniser_keys],
@@ -273,12 +220,6 @@ class CoupledPair:
         CoupledPair
             Its dtype is that of ``params["W1"]`` if float32 or float64, else float64.
 
-        Raises
-        ------
-        ValueError
-            For a missing or unexpected key, a wrong shape or a non-finite entry.
-        TypeError
-            If ``params`` is not a mapping, or an entry is not numeric.
         """
         sizes = _check_sizes(sizes)
         tied = _check_tied(tied)
@@ -339,11 +280,6 @@ class CoupledPair:
             (None if ``y`` is None: an unlabelled batch)
         hidden : list of ndarray
             ``hidden[k - 1]`` of shape ``(B, d_k)``, binary, the pair's dtype (empty if not given).
-
-        Raises
-        ------
-        ValueError, TypeError
-            Naming the argument that is badly shaped, not binary or out of range.
         """
         x = as_batch(x, x_name, self.sizes[0], binary=True, dtype=self.dtype)[0]
         if y is not None:

@@ -26,8 +26,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from . import kernels
 from ._validation import (
     as_batch,
     as_float_array,
@@ -38,8 +38,7 @@ from ._validation import (
     check_rng,
 )
 from .coupled import CoupledPair
-from .numerics import logsumexp, sigmoid, softmax, softplus
-from .sbn import bernoulli_log_prob
+from .numerics import logsumexp, softmax
 
 BACKENDS = ("numba", "numpy")
 
@@ -52,162 +51,19 @@ __all__ = [
     "cycle_accuracy",
 ]
 
-#: rows (image x sample) processed per block; bounds memory to a few tens of MB
-_ROWS_PER_BLOCK = 8192
 
-
-# ---------------------------------------------------------------- helpers
 def _check_x(x, pair, name: str = "x") -> np.ndarray:
     """Binary images of shape (N, d_0) (or one of shape (d_0,)) in the pair's dtype."""
     return as_batch(x, name, pair.sizes[0], dtype=pair.dtype)[0]
 
 
-# -------------------------------------------------- kernels: NumPy, then Numba
-def _sample_layer_numpy(a, bias, u):
-    r"""Draw :math:`h_i = [u_i < \sigma(a_i + b_i)]` and return ``h`` and :math:`\log q(h)` per row.
-
-    Parameters
-    ----------
-    a : ndarray of shape (R, d)
-        Logits without the bias, :math:`W u`.
-    bias : ndarray of shape (d,)
-    u : ndarray of shape (R, d)
-        Uniform draws in [0, 1) from the caller's ``rng``.
-
-    Returns
-    -------
-    h : ndarray of shape (R, d), dtype of ``a``
-    logq : ndarray of shape (R,), float64
-        :math:`\sum_i [h_i z_i - \mathrm{softplus}(z_i)]`, :math:`z = a + b` (M1).
-    """
-    z = a + bias
-    h = (u < sigmoid(z)).astype(a.dtype)
-    return h, bernoulli_log_prob(h, z)
+def _block_size(n_samples, batch_size):
+    return kernels.block_size(n_samples, None if batch_size is None else check_positive_int(batch_size, "batch_size"))
 
 
-@njit(cache=True, fastmath=True)
-def _sample_layer_numba(a, bias, u):  # pragma: no cover - compiled
-    r"""Numba twin of `_sample_layer_numpy`; same arguments, same result.
-
-    One fused pass per row, rows one after the other: run in parallel, the
-    kernel's threads competed with the BLAS threads that spin between the
-    matrix products around it, and the whole estimate took 16 % longer
-    (measured on 2 cores). With :math:`e = e^{-|z|}`:
-    :math:`\sigma(z) = 1/(1+e)` for :math:`z \ge 0` and :math:`e/(1+e)` else, so
-    the draw is :math:`u (1 + e) < 1` or :math:`< e`; and
-    :math:`\log q(h_i) = -\log(1+e) - |z|\,[h_i \ne (z \ge 0)]`. The sum of
-    :math:`\log(1+e)` is taken as the log of a product over blocks of 512
-    units (each factor lies in (1, 2], so no overflow): one ``exp`` per unit
-    and one ``log`` per block. Accumulated in float64.
-    """
-    R, d = a.shape
-    h = np.empty_like(a)
-    logq = np.empty(R)
-    for r in range(R):
-        acc = 0.0
-        prod = 1.0
-        for i in range(d):
-            z = a[r, i] + bias[i]
-            az = abs(z)
-            e = np.exp(-az)
-            ope = 1.0 + e
-            prod *= ope
-            if (i & 511) == 511:
-                acc -= np.log(prod)
-                prod = 1.0
-            pos = z >= 0
-            on = u[r, i] * ope < (1.0 if pos else e)
-            h[r, i] = 1.0 if on else 0.0
-            if on != pos:
-                acc -= az
-        logq[r] = acc - np.log(prod)
-    return h, logq
-
-
-def _target_log_prob_numpy(a, bias, t, group):
-    r"""Bernoulli log-probability of fixed binary targets, per row: :math:`\sum_i [t_i z_i - \mathrm{softplus}(z_i)]`.
-
-    Parameters
-    ----------
-    a : ndarray of shape (R, d)
-        Logits without the bias.
-    bias : ndarray of shape (d,)
-    t : ndarray of shape (R // group, d)
-        Targets; row ``r`` of ``a`` is scored against ``t[r // group]``.
-    group : int
-        Rows of ``a`` sharing one target row (``K`` samples of one image).
-
-    Returns
-    -------
-    ndarray of shape (R,), float64
-    """
-    R, d = a.shape
-    z = (a + bias).reshape(R // group, group, d)
-    return bernoulli_log_prob(t[:, None, :], z).reshape(R)
-
-
-@njit(cache=True, fastmath=True)
-def _target_log_prob_numba(a, bias, t, group):  # pragma: no cover - compiled
-    r"""Numba twin of `_target_log_prob_numpy`; same arguments, same result.
-
-    Fused per row, serial for the reason given in `_sample_layer_numba`:
-    :math:`\log\sigma(s z) = -\log(1 + e^{-|z|}) - |z|\,[t \ne (z \ge 0)]` with :math:`s = 2t - 1`;
-    the :math:`\log(1 + e^{-|z|})` terms are summed as the log of a product over blocks of 512 units,
-    as in `_sample_layer_numba`.
-    """
-    R, d = a.shape
-    out = np.empty(R)
-    for r in range(R):
-        tr = r // group
-        acc = 0.0
-        prod = 1.0
-        for i in range(d):
-            z = a[r, i] + bias[i]
-            az = abs(z)
-            prod *= 1.0 + np.exp(-az)
-            if (i & 511) == 511:
-                acc -= np.log(prod)
-                prod = 1.0
-            if (t[tr, i] != 0) != (z >= 0):
-                acc -= az
-        out[r] = acc - np.log(prod)
-    return out
-
-
-_KERNELS = {
-    "numpy": (_sample_layer_numpy, _target_log_prob_numpy),
-    "numba": (_sample_layer_numba, _target_log_prob_numba),
-}
-
-
-def _sample_hidden_block(rec, x, n_samples, rng, backend):
-    """Sample h^1..h^{n-1} ~ q(h | x), ``n_samples`` per image, through the recogniser ``rec``.
-
-    Returns the list of hidden states, each of shape (B * S, d_k) with the
-    samples of one image contiguous, and log q(h | x) of shape (B * S,), float64.
-    """
-    sample = _KERNELS[backend][0]
-    B, n = x.shape[0], rec.n_layers
-    logq = np.zeros(B * n_samples)
-    hidden = []
-    if n == 1:
-        return hidden, logq
-    # layer 1: W^1 x depends on the image only, so multiply once per image
-    a = np.repeat(x @ rec.weights[0].T, n_samples, axis=0)
-    for k in range(1, n):
-        u = rng.random(a.shape, dtype=rec.dtype)
-        h, lq = sample(a, rec.biases[k - 1], u)
-        logq += lq
-        hidden.append(h)
-        if k < n - 1:
-            a = h @ rec.weights[k].T
-    return hidden, logq
-
-
-def _block_size(n_samples: int, batch_size) -> int:
-    if batch_size is None:
-        return max(1, _ROWS_PER_BLOCK // n_samples)
-    return check_positive_int(batch_size, "batch_size")
+def _sample_hidden(rec, x, n_samples, rng):
+    """``n_samples`` draws of h^1..h^{n-1} ~ q(h | x) per image (each image's rows contiguous)."""
+    return rec.sample_states(np.repeat(x, n_samples, axis=0), rng, n_layers=rec.n_layers - 1)
 
 
 # ------------------------------------------------------------ recognition
@@ -257,20 +113,19 @@ def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str =
     refimpl.coupled.CoupledPair.recognise_mean : the deterministic pass (M6) it is compared with.
     test_error : the error of ``argmax`` of these probabilities.
     """
-    rec = check_instance(pair, CoupledPair, "pair").recogniser
-    S = check_positive_int(n_samples, "n_samples")
-    rng = check_rng(rng)
-    backend = check_choice(backend, "backend", BACKENDS)
-    x = _check_x(x, pair)
-    N, C = x.shape[0], rec.sizes[-1]
+    pair, S = check_instance(pair, CoupledPair, "pair"), check_positive_int(n_samples, "n_samples")
+    rng, backend = check_rng(rng), check_choice(backend, "backend", BACKENDS)
+    x, rec = _check_x(x, pair), pair.recogniser
     bs = _block_size(S, batch_size)
-    out = np.empty((N, C))
-    for i in range(0, N, bs):
+    if backend == "numba":  # the fast form: fused kernels, the first layer's product once per image
+        return kernels.mc_class_probs(pair, x, S, rng, bs)
+    out = np.empty((x.shape[0], pair.n_classes))
+    for i in range(0, x.shape[0], bs):
         xb = x[i : i + bs]
-        hidden, _ = _sample_hidden_block(rec, xb, S, rng, backend)
+        hidden = _sample_hidden(rec, xb, S, rng)  # h_s ~ q(h | x)
         top = hidden[-1] if hidden else np.repeat(xb, S, axis=0)
-        p = softmax(rec.logits(rec.n_layers, top).astype(np.float64))
-        out[i : i + bs] = p.reshape(xb.shape[0], S, C).mean(axis=1)
+        p = softmax(rec.logits(rec.n_layers, top).astype(np.float64))  # q(y | h^{n-1}_s), M2
+        out[i : i + bs] = p.reshape(xb.shape[0], S, -1).mean(axis=1)
     return out
 
 
@@ -328,33 +183,15 @@ class ImportanceResult(NamedTuple):
     n_samples: int
 
 
-def _log_weights_block(pair, gen_w, x, K: int, rng, backend):
-    r"""Log importance weights :math:`\log p(x, h_k \mid y) - \log q(h_k \mid x)`, shape (B, K, C), float64.
-
-    ``gen_w`` are the generator's weights as C-contiguous arrays. The class enters
-    only through the top generator layer, so the rest of :math:`\log p(x, h \mid y)`
-    and :math:`\log q(h \mid x)` are computed once per sample and the class term is
-    added as a (B K, C) table.
-    """
-    target = _KERNELS[backend][1]
-    gen_b, B = pair.generator.biases, x.shape[0]
-    hidden, logq = _sample_hidden_block(pair.recogniser, x, K, rng, backend)
-    states = hidden[::-1]  # generator order h^{n-1}, ..., h^1
-    # log p(x, h^1..h^{n-2} | h^{n-1}): the generator layers below the top one
-    rest = np.zeros(B * K)
-    for j, upper in enumerate(states, start=1):
-        a = upper @ gen_w[j].T
-        if j < len(states):
-            rest += target(a, gen_b[j], states[j], 1)
-        else:  # the image: one target row shared by its K samples
-            rest += target(a, gen_b[j], x, K)
-    # the class-dependent term log p(top | y) for every class at once
-    top = states[0] if states else np.repeat(x, K, axis=0)
-    logits_y = (gen_w[0].T + gen_b[0]).astype(np.float64)  # (C, d_top): row y = logits given y
-    class_term = (top @ logits_y.T.astype(pair.dtype)).astype(np.float64)
-    class_term -= softplus(logits_y).sum(axis=1)
-    class_term += (rest - logq)[:, None]
-    return class_term.reshape(B, K, -1)
+def _log_px_y(pair, x, K, rng):
+    r"""One block: :math:`\log \frac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)` for every class, (B, C)."""
+    B, C, xr = x.shape[0], pair.n_classes, np.repeat(x, K, axis=0)
+    hidden = _sample_hidden(pair.recogniser, x, K, rng)  # h_k ~ q(h | x)
+    log_q = pair.recogniser.log_prob_states(xr, hidden)
+    log_p = np.stack([pair.generator.log_prob_states(pair.one_hot(np.full(B * K, y)), hidden[::-1] + [xr])
+                      for y in range(C)], axis=1)  # log p(x, h_k | y), (B K, C)
+    log_w = (log_p - np.reshape(log_q, (-1, 1))).reshape(B, K, C)
+    return logsumexp(log_w, axis=1) - np.log(K)
 
 
 def importance_log_likelihood(
@@ -419,19 +256,15 @@ def importance_log_likelihood(
     >>> res.log_px_y.shape, res.log_px.shape
     ((2, 3), (2,))
     """
-    pair = check_instance(pair, CoupledPair, "pair")
-    K = check_positive_int(K, "K")
-    rng = check_rng(rng)
-    backend = check_choice(backend, "backend", BACKENDS)
+    pair, K = check_instance(pair, CoupledPair, "pair"), check_positive_int(K, "K")
+    rng, backend = check_rng(rng), check_choice(backend, "backend", BACKENDS)
     x = _check_x(x, pair)
-    N, C = x.shape[0], pair.n_classes
     bs = _block_size(K, batch_size)
-    gen_w = [np.ascontiguousarray(w) for w in pair.generator.weights]  # transposed views -> BLAS-friendly copies
-    log_px_y = np.empty((N, C))
-    for i in range(0, N, bs):
-        logw = _log_weights_block(pair, gen_w, x[i : i + bs], K, rng, backend)
-        log_px_y[i : i + bs] = logsumexp(logw, axis=1) - np.log(K)
-    log_px = logsumexp(log_px_y + pair.log_prior(), axis=1)
+    if backend == "numba":  # the fast form: fused kernels, the class entering as a (K, C) table
+        log_px_y = kernels.importance_log_px_y(pair, x, K, rng, bs)
+    else:
+        log_px_y = np.concatenate([_log_px_y(pair, x[i : i + bs], K, rng) for i in range(0, x.shape[0], bs)])
+    log_px = logsumexp(log_px_y + pair.log_prior(), axis=1)  # log sum_y p(y) p(x | y)
     return ImportanceResult(log_px_y, log_px, K)
 
 

@@ -1,57 +1,44 @@
 r"""Gradient-ascent optimisers written out in NumPy: SGD with momentum and Adam.
 
-Convention: the learning rules of :mod:`refimpl.learning` return gradients of
-quantities to **maximise**, so :meth:`SGD.step` and :meth:`Adam.step` *ascend*:
-``params[k]`` moves along ``+grads[k]``. Both update the parameter arrays in
-place (so a :class:`refimpl.coupled.CoupledPair` sees the change), keep their
-state as plain arrays in the parameters' dtype, and are deterministic. The
-parameters must be float32 or float64 ndarrays (TypeError otherwise).
-
-:meth:`state_dict` returns only plain arrays and numbers (keys ``"m/<name>"``,
-``"v/<name>"`` for per-parameter state), so it can be saved with ``np.savez``
-or, after ``tolist()``, as JSON; :meth:`load_state_dict` restores it.
+The learning rules of :mod:`refimpl.learning` return gradients of quantities to
+**maximise**, so ``step`` *ascends*: ``params[k]`` moves along ``+grads[k]``, in
+place (a :class:`refimpl.coupled.CoupledPair` sees the change). The state is
+plain arrays in the parameters' dtype; :meth:`state_dict` returns only arrays
+and numbers (``"m/<name>"``, ``"v/<name>"``), to be saved with ``np.savez``.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from ._validation import check_real
 
 __all__ = ["SGD", "Adam"]
 
-_PARAM_TYPES = (np.float32, np.float64)
 
-
-def _check_real(value, name, low, high=None, low_inclusive=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}.")
-    bad_low = value < low if low_inclusive else value <= low
-    if bad_low or (high is not None and value >= high):
-        rng = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
-        raise ValueError(f"{name} must lie in {rng}; got {value!r}.")
-    return float(value)
-
-
-def _check_step_args(params, grads):
+def _check_step(params, grads):
+    """Boundary check of ``step``: float parameters, and finite gradients keyed and shaped alike."""
     if not hasattr(params, "keys") or not hasattr(grads, "keys"):
         raise TypeError("params and grads must be dicts of arrays keyed alike.")
     if set(params) != set(grads):
-        raise ValueError(
-            f"grads must have exactly the keys of params {sorted(params)}; got {sorted(grads)}."
-        )
-    for key, p in params.items():
-        # updated in place: an integer array would truncate (or refuse) every step
-        if not isinstance(p, np.ndarray) or p.dtype.type not in _PARAM_TYPES:
+        raise ValueError(f"grads must have exactly the keys of params {sorted(params)}; got {sorted(grads)}.")
+    for key, p in params.items():  # updated in place: an integer array would truncate (or refuse) every step
+        if not isinstance(p, np.ndarray) or p.dtype.type not in (np.float32, np.float64):
             got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
-            raise TypeError(
-                f"params[{key!r}] must be a float array (float32 or float64) to be updated in place; got {got}."
-            )
-        g = grads[key]
-        if np.shape(g) != p.shape:
-            raise ValueError(f"grads[{key!r}] must have shape {p.shape}; got {np.shape(g)}.")
-        if not np.all(np.isfinite(g)):
+            raise TypeError(f"params[{key!r}] must be a float array (float32 or float64) to be updated in place; "
+                            f"got {got}.")
+        if np.shape(grads[key]) != p.shape:
+            raise ValueError(f"grads[{key!r}] must have shape {p.shape}; got {np.shape(grads[key])}.")
+        if not np.all(np.isfinite(grads[key])):
             raise ValueError(f"grads[{key!r}] must be finite; got an array containing NaN or infinity.")
+
+
+def _rate(value, name):
+    return check_real(value, name, 0, low_open=True)
+
+
+def _decay(value, name):
+    return check_real(value, name, 0, 1, high_open=True)
 
 
 class SGD:
@@ -66,51 +53,38 @@ class SGD:
 
     Notes
     -----
-    .. math::
-        m \leftarrow \beta\, m + g, \qquad \theta \leftarrow \theta + \eta\, m
-
-    with :math:`m = 0` before the first step.
+    .. math:: m \leftarrow \beta\, m + g, \qquad \theta \leftarrow \theta + \eta\, m \qquad (m = 0 \text{ at first})
 
     Examples
     --------
     >>> params = {"w": np.zeros(2)}
-    >>> opt = SGD(lr=0.1, momentum=0.0)
-    >>> opt.step(params, {"w": np.array([1.0, -2.0])})
+    >>> SGD(lr=0.1, momentum=0.0).step(params, {"w": np.array([1.0, -2.0])})
     >>> params["w"]
     array([ 0.1, -0.2])
     """
 
     def __init__(self, lr, momentum: float = 0.9):
-        self.lr = _check_real(lr, "lr", 0.0)
-        self.momentum = _check_real(momentum, "momentum", 0.0, 1.0, low_inclusive=True)
-        self.t = 0
-        self.m = {}
+        self.lr, self.momentum = _rate(lr, "lr"), _decay(momentum, "momentum")
+        self.t, self.m = 0, {}
 
     def step(self, params, grads):
         """Ascend one step, updating ``params`` in place (``grads`` are not modified)."""
-        _check_step_args(params, grads)
+        _check_step(params, grads)
         self.t += 1
         for key, p in params.items():
             g = np.asarray(grads[key], dtype=p.dtype)
             if self.momentum > 0:
-                m = self.m.get(key)
-                if m is None:
-                    m = self.m[key] = np.zeros_like(p)
-                m *= self.momentum
-                m += g
+                m = self.m[key] = self.momentum * self.m.get(key, 0.0) + g
                 g = m
             p += self.lr * g
 
     def state_dict(self) -> dict:
         """Plain arrays and numbers: ``lr``, ``momentum``, ``t`` and ``m/<name>``."""
-        d = {"lr": self.lr, "momentum": self.momentum, "t": self.t}
-        d.update({f"m/{k}": v.copy() for k, v in self.m.items()})
-        return d
+        return {"lr": self.lr, "momentum": self.momentum, "t": self.t} | {f"m/{k}": v.copy() for k, v in self.m.items()}
 
     def load_state_dict(self, d) -> None:
         """Restore from :meth:`state_dict` output (arrays copied)."""
-        self.lr = _check_real(float(d["lr"]), "lr", 0.0)
-        self.momentum = _check_real(float(d["momentum"]), "momentum", 0.0, 1.0, low_inclusive=True)
+        self.__init__(float(d["lr"]), float(d["momentum"]))
         self.t = int(d["t"])
         self.m = {k[2:]: np.array(v) for k, v in d.items() if k.startswith("m/")}
 
@@ -136,57 +110,35 @@ class Adam:
     Examples
     --------
     >>> params = {"w": np.zeros(1)}
-    >>> opt = Adam(lr=0.1)
-    >>> opt.step(params, {"w": np.array([3.0])})
+    >>> Adam(lr=0.1).step(params, {"w": np.array([3.0])})
     >>> params["w"].round(6)  # the first step has length lr, sign of g
     array([0.1])
     """
 
     def __init__(self, lr, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr = _check_real(lr, "lr", 0.0)
-        self.beta1 = _check_real(beta1, "beta1", 0.0, 1.0, low_inclusive=True)
-        self.beta2 = _check_real(beta2, "beta2", 0.0, 1.0, low_inclusive=True)
-        self.eps = _check_real(eps, "eps", 0.0)
-        self.t = 0
-        self.m, self.v = {}, {}
-        self._scratch = {}
+        self.lr, self.eps = _rate(lr, "lr"), _rate(eps, "eps")
+        self.beta1, self.beta2 = _decay(beta1, "beta1"), _decay(beta2, "beta2")
+        self.t, self.m, self.v = 0, {}, {}
 
     def step(self, params, grads):
         """Ascend one step, updating ``params`` in place (``grads`` are not modified)."""
-        _check_step_args(params, grads)
+        _check_step(params, grads)
         self.t += 1
-        c1 = 1.0 - self.beta1**self.t
-        c2 = 1.0 - self.beta2**self.t
+        c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
         for key, p in params.items():
             g = np.asarray(grads[key], dtype=p.dtype)
-            if key not in self.m:
-                self.m[key] = np.zeros_like(p)
-                self.v[key] = np.zeros_like(p)
-            m, v = self.m[key], self.v[key]
-            # two scratch arrays per parameter, so the update allocates nothing
-            step, denom = self._scratch.setdefault(key, (np.empty_like(p), np.empty_like(p)))
-            m *= self.beta1
-            m += np.multiply(g, 1.0 - self.beta1, out=step)         # m = b1 m + (1 - b1) g
-            v *= self.beta2
-            v += np.multiply(np.multiply(g, g, out=step), 1.0 - self.beta2, out=step)  # v = b2 v + (1 - b2) g^2
-            np.sqrt(np.divide(v, c2, out=denom), out=denom)
-            denom += self.eps                                         # sqrt(v / c2) + eps
-            p += np.divide(np.multiply(m, self.lr / c1, out=step), denom, out=step)  # (lr / c1) m / denom
+            m = self.m[key] = self.beta1 * self.m.get(key, 0.0) + (1.0 - self.beta1) * g
+            v = self.v[key] = self.beta2 * self.v.get(key, 0.0) + (1.0 - self.beta2) * g**2
+            p += (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
 
     def state_dict(self) -> dict:
         """Plain arrays and numbers: hyper-parameters, ``t``, ``m/<name>`` and ``v/<name>``."""
         d = {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, "t": self.t}
-        d.update({f"m/{k}": v.copy() for k, v in self.m.items()})
-        d.update({f"v/{k}": v.copy() for k, v in self.v.items()})
-        return d
+        return d | {f"m/{k}": v.copy() for k, v in self.m.items()} | {f"v/{k}": v.copy() for k, v in self.v.items()}
 
     def load_state_dict(self, d) -> None:
         """Restore from :meth:`state_dict` output (arrays copied)."""
-        self._scratch = {}
-        self.lr = _check_real(float(d["lr"]), "lr", 0.0)
-        self.beta1 = _check_real(float(d["beta1"]), "beta1", 0.0, 1.0, low_inclusive=True)
-        self.beta2 = _check_real(float(d["beta2"]), "beta2", 0.0, 1.0, low_inclusive=True)
-        self.eps = _check_real(float(d["eps"]), "eps", 0.0)
+        self.__init__(float(d["lr"]), float(d["beta1"]), float(d["beta2"]), float(d["eps"]))
         self.t = int(d["t"])
         self.m = {k[2:]: np.array(v) for k, v in d.items() if k.startswith("m/")}
         self.v = {k[2:]: np.array(v) for k, v in d.items() if k.startswith("v/")}

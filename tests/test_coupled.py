@@ -70,20 +70,15 @@ def test_m9_tied_generator_weights_are_views_of_the_recogniser_weights(sizes):
         assert np.shares_memory(a, b)
 
 
-def test_params_assignment_writes_into_the_shared_arrays():
-    """Assigning to pair.params copies into the array both networks hold; entries cannot be replaced or removed."""
+def test_params_are_the_arrays_both_networks_hold():
+    """pair.params is a plain dict of the shared arrays: writing into one (in place) changes both networks."""
     pair = _pair((5, 3, 2), True, 0)
     w1 = pair.params["W1"]
-    pair.params["W1"] = np.ones((3, 5))
+    pair.params["W1"][...] = np.ones((3, 5))
     assert pair.params["W1"] is w1 and np.all(pair.generator.weights[-1] == 1.0)
-    pair.params.update(c0=np.full(5, 2.0))
-    assert np.all(pair.generator.biases[-1] == 2.0)
-    with pytest.raises(ValueError, match=r"params\['W1'\] must keep its shape \(3, 5\); got \(5, 3\)"):
-        pair.params["W1"] = np.ones((5, 3))
-    with pytest.raises(KeyError, match="params has no entry 'W9'"):
-        pair.params["W9"] = np.ones(2)
-    with pytest.raises(TypeError, match="cannot gain or lose entries"):
-        del pair.params["W1"]
+    c0 = pair.params["c0"].copy()
+    pair.params["c0"] += 2.0
+    assert_array_equal(pair.generator.biases[-1], c0 + 2.0)
 
 
 def test_m9_update_to_w_changes_both_directions():
@@ -316,16 +311,12 @@ def test_from_params_rejects_bad_params():
         CoupledPair.from_params(bad, (5, 3, 2), True)
 
 
-def test_params_in_place_union_and_copies_keep_the_two_networks_tied():
-    """`params |= ...` writes into the shared arrays; copy.copy and copy.deepcopy give independent tied pairs."""
+def test_copies_keep_the_two_networks_tied():
+    """copy.copy and copy.deepcopy give independent tied pairs."""
     import copy
 
     pair = _pair((5, 3, 2), True, 0)
     w1 = pair.params["W1"]
-    pair.params |= {"W1": np.full((3, 5), 0.25)}
-    assert pair.params["W1"] is w1 and np.all(pair.generator.weights[-1] == 0.25)
-    with pytest.raises(ValueError, match=r"params\['W1'\] must be finite"):
-        pair.params["W1"] = np.full((3, 5), np.nan)
     for twin in (copy.deepcopy(pair), copy.copy(pair)):
         assert np.array_equal(twin.params["W1"], pair.params["W1"]) and not np.shares_memory(twin.params["W1"], w1)
         assert np.shares_memory(twin.generator.weights[-1], twin.params["W1"])
