@@ -45,8 +45,10 @@ from refimpl.lab.data import (
 #: A development folder (tests only; users get the files with --data download).
 DEV_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 MNIST_DIR = find_mnist(DEV_MNIST)
-NO_MNIST = (f"full MNIST files not found in ${MNIST_DIR_VARIABLE}, {DEV_MNIST} or {default_cache_dir()}; "
-            'get them with: python -c "from refimpl.lab.data import download_mnist; download_mnist()" '
+# The skip reason names what a user has: the variable and the download cache, not the development folder.
+NO_MNIST = (f"the four full MNIST files are not in ${MNIST_DIR_VARIABLE} or the download cache "
+            f"{default_cache_dir()}; get them with: "
+            'python -c "from refimpl.lab.data import download_mnist; download_mnist()" '
             f"(or set {MNIST_DIR_VARIABLE} to a folder holding the four files)")
 needs_mnist = pytest.mark.skipif(MNIST_DIR is None, reason=NO_MNIST)
 
@@ -161,8 +163,13 @@ def full_mnist():
 
 
 def test_skip_reason_is_one_line_that_says_how_to_get_the_files():
-    """Without the files, the skip says where it looked and the one command that fetches them."""
+    """Without the files, the skip says where a user's copy would be and the one command that fetches them.
+
+    It does not name the development folder next to the project, which a user does not have.
+    """
     assert "\n" not in NO_MNIST and "download_mnist()" in NO_MNIST and MNIST_DIR_VARIABLE in NO_MNIST
+    assert str(default_cache_dir()) in NO_MNIST
+    assert str(DEV_MNIST) not in NO_MNIST and "shared" not in NO_MNIST
 
 
 def _fake_mnist_folder(folder: Path, gzipped: bool = True) -> Path:

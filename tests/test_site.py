@@ -5,10 +5,15 @@ The site is built into a temporary folder from the executed notebooks: those tha
 otherwise the test executes the tutorials itself (and keeps them in ``build/site-test/``).
 Each page is checked for console errors; rendered math (MathJax containers present, no
 MathJax error, no raw ``$$``, ``\\tag`` or ``\\[`` left in the visible text, no wide equation
-cut off at the column's edge, each labelled equation's tag a link); loaded images; internal
-links that resolve (file and anchor); and requests: only ``file:`` and ``data:`` URLs may be
-asked for, anything else is aborted and fails the test. A screenshot of each page goes to
-``build/screenshots/``.
+cut off: each display equation fits its box or scrolls inside it, and the box stays inside the
+column, at 1280 and at 800 px wide; each labelled equation's tag a link; each label's section of
+the equations page shows its equation); no Markdown table left as text; every character drawn
+by a font the machine has (the fonts Chromium falls back to, listed by fontconfig); the
+navigation's titles numbered one way; loaded images; internal links that resolve (file and
+anchor); and requests: only ``file:`` and ``data:`` URLs may be asked for, anything else is
+aborted and fails the test. A screenshot of each page goes to ``build/screenshots/``.
+``test_the_check_finds_what_it_looks_for`` and the ``test_broken_copy_*`` tests show each check
+failing on a page broken in that one way.
 
 With ``CI=true`` the test never skips: a missing Chromium or Playwright fails it.
 """
@@ -16,10 +21,13 @@ With ``CI=true`` the test never skips: a missing Chromium or Playwright fails it
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
 import shutil
+import subprocess
 import time
+import unicodedata
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -35,12 +43,41 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ALLOWED_SCHEMES = ("file:", "data:", "blob:", "about:")
+#: Viewport widths (px): every check at the first, the equations' fit at each.
+WIDTHS = (1280, 800)
+#: A Markdown table's separator line (``|---|:--:|``; typographers turn ``---`` into dashes).
+TABLE_RULE = re.compile(r"^\s*\|?\s*:?[-\u2013\u2014]+:?\s*(\|\s*:?[-\u2013\u2014]+:?\s*)+\|?\s*$", re.M)
+#: Characters that need no glyph: controls, format characters, line and paragraph separators.
+NO_GLYPH = ("Cc", "Cf", "Zl", "Zp")
 
 # Visible text that means math was not rendered (code blocks and rendered math are left out).
 RAW_MATH = re.compile(r"\$\$|\\tag\{|\\\[|\\\]|\\\(|\\begin\{")
 
-_PAGE_STATE = """async () => {
+# Waits for MathJax and for course.js to fit the wide equations (a page without it waits 1 s).
+_SETTLE = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  for (let i = 0; i < 50 && window.MathJax && !document.documentElement.dataset.equationsFitted; i++) {
+    await new Promise(r => setTimeout(r, 20));
+  }
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+# The display equations cut off: part of one left of its box, right of what scrolling inside the box
+# reaches (or of the box, if nothing in it scrolls), or a box reaching past the column.
+_SPILLED = """() => [...document.querySelectorAll('mjx-container[display="true"]')].filter(c => {
+  const box = c.closest('div.math') || c.parentElement, b = box.getBoundingClientRect();
+  const column = (box.closest('article') || document.body).getBoundingClientRect();
+  const drawn = [c, ...c.querySelectorAll('*')].filter(e => !e.closest('mjx-assistive-mml'));  // not the hidden MathML
+  const parts = drawn.map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
+  const left = Math.min(...parts.map(r => r.left)), right = Math.max(...parts.map(r => r.right));
+  const scrolling = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  let s = c;
+  while (s !== box && !scrolling(s)) { s = s.parentElement; }
+  const reach = scrolling(s) ? s.getBoundingClientRect().left + s.scrollWidth : b.right;
+  return left < b.left - 1 || right > reach + 1 || b.right > column.right + 1;
+}).length"""
+
+_PAGE_STATE = r"""async () => {
   const body = document.body.cloneNode(true);
   body.querySelectorAll('pre, code, script, style, mjx-container, .highlight, textarea').forEach(e => e.remove());
   const links = [...document.querySelectorAll('a[href], [href]')].map(a => a.getAttribute('href'));
@@ -51,14 +88,17 @@ _PAGE_STATE = """async () => {
     rendered: document.querySelectorAll('mjx-container').length,
     errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
     tags: [...document.querySelectorAll('div.math[id^="eq-"]')].map(d => d.id),
-    spilled: [...document.querySelectorAll('mjx-container[display="true"]')].filter(c => {
-      // cut off: part of the equation left of its box (no scrolling reaches it), or right of a box that does not scroll
-      const box = (c.closest('div.math') || c.parentElement).getBoundingClientRect();
-      const parts = [c, ...c.querySelectorAll('*')].map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
-      const left = Math.min(...parts.map(r => r.left)), right = Math.max(...parts.map(r => r.right));
-      const scrolls = ['auto', 'scroll'].includes(getComputedStyle(c.closest('div.math') || c).overflowX);
-      return left < box.left - 1 || (right > box.right + 1 && !scrolls);
-    }).length,
+    // every character drawn in a font of the page (MathJax draws math in its own fonts)
+    chars: (() => { const all = document.body.cloneNode(true);
+                    all.querySelectorAll('script, style, mjx-container, textarea').forEach(e => e.remove());
+                    return all.textContent; })(),
+    // text blocks of prose or of a notebook's output (not code) that hold a Markdown table's rule line
+    rawTables: [...document.querySelectorAll('p, li, .cell_output pre, .output pre')]
+        .map(e => e.textContent).filter(t => /^\s*\|.*\|\s*$/m.test(t)),
+    // the equations page: each label's section and whether it shows a rendered display equation
+    labelSections: [...document.querySelectorAll('section > span[id^="tests-"]')]
+        .map(s => [s.id, !!s.parentElement.querySelector('mjx-container[display="true"]')]),
+    navTitles: [...document.querySelectorAll('nav.bd-docs-nav a')].map(a => a.innerText.trim()),
     tagLinks: [...document.querySelectorAll('div.math[id^="eq-"] mjx-container a[href]')]
         .map(a => a.getAttribute('href')),
     links: links,
@@ -170,9 +210,56 @@ def _broken_link(page: Path, href: str, root: Path) -> str | None:
     return None
 
 
-def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None = None) -> tuple[list[str], int]:
-    """Open each page in a fresh browser context; return the problems found and the number of linked tags."""
-    problems, tag_links, outside = [], 0, []
+@cache
+def font_coverage() -> frozenset[int]:
+    """The code points some installed font draws: the fonts fontconfig lists, which Chromium falls back to."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    try:
+        listed = subprocess.run(["fc-list", "--format", "%{file}\\n"], capture_output=True, text=True,
+                                check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        from matplotlib import font_manager
+
+        listed = font_manager.findSystemFonts()
+    covered: set[int] = set()
+    for file in sorted(set(listed)):
+        try:
+            with open(file, "rb") as stream:
+                data = io.BytesIO(stream.read())
+            fonts = TTCollection(data).fonts if file.lower().endswith(".ttc") else [TTFont(data)]
+            for font in fonts:
+                covered |= set(font.getBestCmap() or {})
+        except Exception:  # a font file fontTools cannot read draws nothing here
+            continue
+    return frozenset(covered)
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of ``text`` that no installed font draws, as ``'｜ U+FF5C'``."""
+    covered = font_coverage()
+    return [f"{ch} U+{ord(ch):04X}" for ch in sorted(set(text))
+            if ord(ch) not in covered and unicodedata.category(ch) not in NO_GLYPH and not ch.isspace()]
+
+
+def numbering_styles(titles) -> list[str]:
+    """The ways ``titles`` are numbered: ``"01 · A"`` and ``"Exercises 02 · B"`` -> ``["09 ·"]``."""
+    styles = set()
+    for title in titles:
+        found = re.match(r"^(?:[A-Z][a-z]+ )?(\d+)\s*([.·:)\-–—])\s", title)
+        if found:
+            digits = "09" if len(found[1]) > 1 and found[1].startswith("0") else "9"
+            styles.add(f"{digits}{' ' if found[2] == '·' else ''}{found[2]}")
+    return sorted(styles)
+
+
+def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None = None,
+                widths=WIDTHS) -> tuple[list[str], int]:
+    """Open each page in a fresh browser context; return the problems found and the number of linked tags.
+
+    Every check runs at the first of ``widths``; the equations' fit is checked at each.
+    """
+    problems, tag_links, outside, titles = [], 0, [], {}
 
     def only_local(route):
         if route.request.url.startswith(ALLOWED_SCHEMES):
@@ -181,7 +268,7 @@ def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None
             outside.append(route.request.url)
             route.abort()
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": widths[0], "height": 900})
     context.route("**/*", only_local)
     for path in pages:
         name = path.relative_to(root).as_posix()
@@ -191,33 +278,60 @@ def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None
         page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         page.on("requestfailed", lambda r, errors=errors: errors.append(f"failed request {r.url}"))
         page.goto(path.as_uri(), wait_until="load")
+        page.evaluate(_SETTLE)
         state = page.evaluate(_PAGE_STATE)
+        spilled = {widths[0]: page.evaluate(_SPILLED)}
         if screenshots is not None:
             if state["tags"]:  # show the first labelled equation, else the top of the page
                 page.locator(f"#{state['tags'][0]}").scroll_into_view_if_needed()
             page.screenshot(path=str(screenshots / (name.replace("/", "__").removesuffix(".html") + ".png")))
+        if state["rendered"]:
+            for width in widths[1:]:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.evaluate(_SETTLE)
+                spilled[width] = page.evaluate(_SPILLED)
         page.close()
 
         problems += [f"{name}: console: {e}" for e in errors]
         if state["sourceMath"] and not state["rendered"]:
             problems.append(f"{name}: {state['sourceMath']} math elements, none rendered by MathJax")
-        if state["spilled"]:
-            problems.append(f"{name}: {state['spilled']} display equations spill past the column, unscrollable")
+        for width, count in spilled.items():
+            if count:
+                problems.append(f"{name}: {count} display equations cut off at {width} px (wider than their "
+                                "column, not scrolling inside their box)")
         if state["errors"]:
             problems.append(f"{name}: {state['errors']} MathJax errors")
         raw = RAW_MATH.findall(state["text"])
         if raw:
             problems.append(f"{name}: raw math in the visible text: {sorted(set(raw))}")
+        tables = [t for t in state["rawTables"] if TABLE_RULE.search(t)]
+        if tables:
+            problems.append(f"{name}: {len(tables)} Markdown tables shown as text, e.g. "
+                            f"{tables[0].strip().splitlines()[0][:80]!r}")
+        unseen = missing_glyphs(state["chars"])
+        if unseen:
+            problems.append(f"{name}: no installed font draws {', '.join(unseen)}")
+        if name.rsplit("/", 1)[-1] == "equations.html" and not state["labelSections"]:
+            problems.append(f"{name}: the equations page has no label sections")
+        bare = [label for label, shown in state["labelSections"] if not shown]
+        if bare:
+            problems.append(f"{name}: {len(bare)} of {len(state['labelSections'])} labels shown without their "
+                            f"equation: {', '.join(bare[:5])}")
         if len(state["tagLinks"]) != len(state["tags"]):
             problems.append(f"{name}: {len(state['tags'])} labelled equations, "
                             f"{len(state['tagLinks'])} with a linked tag")
         tag_links += len(state["tagLinks"])
+        titles.update(dict.fromkeys(state["navTitles"]))
         for href in state["links"] + state["tagLinks"]:
             broken = _broken_link(path, href, root)
             if broken:
                 problems.append(f"{name}: broken link {broken}")
         problems += [f"{name}: image not loaded: {src}" for src, ok in state["images"] if not ok]
     context.close()
+    styles = numbering_styles(titles)
+    if len(styles) > 1:
+        problems.append(f"navigation titles numbered {len(styles)} ways ({' and '.join(styles)}): "
+                        + "; ".join(t for t in titles if re.match(r"^(?:[A-Z][a-z]+ )?\d", t)))
     problems += [f"request to an outside host: {url}" for url in sorted(set(outside))]
     return problems, tag_links
 
@@ -265,3 +379,79 @@ def test_the_check_finds_what_it_looks_for(chromium, tmp_path):
                      "console: a script failed"):
         assert expected in text, f"{expected!r} not reported in:\n{text}"
     assert "#here" not in text and "example.org" not in text
+
+
+# ----------------------------------------------------------------- each check, failing on a broken copy
+def _undrawn() -> str:
+    """A character no installed font draws: the fullwidth bar of "log p(x｜y)" where no CJK font is installed."""
+    return next(ch for ch in ("\uff5c", "\U0001fae8", "\u0378") if ord(ch) not in font_coverage())
+
+
+def _raw_table(html: str) -> str:
+    """The first HTML table replaced by its Markdown text, as CommonMark shows a GFM table."""
+    return re.sub(r"<table.*?</table>", "<p>| protocol | row | tied |\n|---|---|---|\n| threshold | L0 | yes |</p>",
+                  html, count=1, flags=re.S)
+
+
+def _math_unfitted(html: str) -> str:
+    """Wide equations neither drawn smaller (no course.js) nor scrolling in their box."""
+    html = re.sub(r"<script[^>]*course\.js[^>]*></script>", "", html)
+    assert "course.js" not in html
+    return html.replace("</head>", "<style>div.math, div.math mjx-container { overflow: visible !important; }"
+                                   "</style></head>", 1)
+
+
+def _no_equations(html: str) -> str:
+    """The equations page with its display equations left out."""
+    return re.sub(r'<div class="math[^"]*">.*?</div>', "", html, flags=re.S)
+
+
+def _undrawn_glyph(html: str) -> str:
+    return html.replace("</h1>", f"</h1><p>log p(x{_undrawn()}y)</p>", 1)
+
+
+def _numbered_two_ways(html: str) -> str:
+    """One title of the navigation numbered "1. ..." among "01 · ..." titles."""
+    return re.sub(r"(<nav class=\"[^\"]*bd-docs-nav.*?)01 · ", r"\g<1>1. ", html, count=1, flags=re.S)
+
+
+BREAKS = {  # kind -> (page, the break, the problem it must cause)
+    "raw-table": ("05_experiment.html", _raw_table, "Markdown tables shown as text"),
+    "wide-math": ("04_learning.html", _math_unfitted, "display equations cut off at 1280 px"),
+    "no-equations": ("equations.html", _no_equations, "labels shown without their equation"),
+    "glyph": ("01_sigmoid_belief_net.html", _undrawn_glyph, "no installed font draws"),
+    "numbering": ("index.html", _numbered_two_ways, "navigation titles numbered 2 ways"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BREAKS))
+def test_broken_copy_of_a_page_fails_the_check(site, chromium, kind):
+    """A copy of a built page broken in one way fails with that problem, which the intact page has not."""
+    page, breaking, reported = BREAKS[kind]
+    original = site / page
+    text = original.read_text(encoding="utf-8")
+    broken = breaking(text)
+    assert broken != text, f"the {kind} break changed nothing in {page}"
+    copy = original.with_name(f"broken-{kind}-{original.name}")  # beside it: the same relative links
+    copy.write_text(broken, encoding="utf-8")
+    try:
+        intact, _ = check_pages(chromium, [original], site)
+        problems, _ = check_pages(chromium, [copy], site)
+    finally:
+        copy.unlink()
+    assert not [p for p in intact if reported in p], intact
+    assert [p for p in problems if reported in p], f"{reported!r} not reported for the {kind} break:\n" + "\n".join(
+        problems)
+
+
+def test_numbering_styles_tell_the_ways_titles_are_numbered():
+    """ "01 · A" and "Exercises 02 · B" are one way; "3. C" another; unnumbered titles none."""
+    assert numbering_styles(["01 · A", "Exercises 02 · B", "Reference"]) == ["09 ·"]
+    assert numbering_styles(["01 · A", "3. C"]) == ["09 ·", "9."]
+
+
+def test_missing_glyphs_names_the_character_and_its_code_point():
+    """Letters every system font draws pass; a character no installed font has is named with its code point."""
+    assert missing_glyphs("log p(x | y) = 0.5\n") == []
+    ch = _undrawn()
+    assert missing_glyphs(f"log p(x{ch}y)") == [f"{ch} U+{ord(ch):04X}"]

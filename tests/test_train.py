@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -355,7 +356,8 @@ def test_a_non_finite_objective_stops_training_and_keeps_the_last_checkpoint(tin
                                                r"or lam \(this run: lr=0.01, lam=1"):
         fit(None, tiny, tiny_config(method="L2", epochs=3), tmp_path, progress=False)
     assert load_checkpoint(tmp_path).meta["epoch"] == 1
-    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2] and "the objective is nan" in records[1]["diverged"]
 
 
 def test_provenance_outside_a_git_checkout_is_unknown(tmp_path, monkeypatch):
@@ -383,17 +385,77 @@ def _one_line_error(captured, status_line_fragment=""):
     assert status_line_fragment in captured.err, captured.err
 
 
+def _result(stdout: str) -> dict:
+    """The run's result: the JSON object on the last line of stdout."""
+    return json.loads(stdout.splitlines()[-1])
+
+
 def test_cli_trains_then_resumes(tmp_path, capsys):
     """A run exits 0 and prints its result; --resume continues; a fresh run into the same --out is refused."""
     out = str(tmp_path / "run")
     assert main(["--method", "L0", "--out", out] + CLI_TINY) == 0
-    first = json.loads(capsys.readouterr().out)
+    first = _result(capsys.readouterr().out)
     assert first["epoch"] == 1 and 0 <= first["test_error"] <= 1
     more = ["--sizes", "784,20,10", "--epochs", "2", "--no-progress", "--lr", "0.01"]
     assert main(["--method", "L0", "--out", out, "--resume", *more]) == 0
-    assert json.loads(capsys.readouterr().out)["epoch"] == 2
+    assert _result(capsys.readouterr().out)["epoch"] == 2
     assert main(["--method", "L0", "--out", out] + CLI_TINY) == 2
     _one_line_error(capsys.readouterr(), "already holds a checkpoint")
+
+
+def test_cli_prints_each_file_it_writes(tmp_path, capsys):
+    """Before its result, train prints one "wrote <path>" line per file of --out: checkpoint, arrays, log."""
+    out = tmp_path / "run"
+    assert main(["--method", "L0", "--out", str(out)] + CLI_TINY) == 0
+    lines = capsys.readouterr().out.splitlines()
+    wrote = sorted(Path(line.removeprefix("wrote ")) for line in lines if line.startswith("wrote "))
+    assert wrote == sorted(out.iterdir()) and len(wrote) == 3, lines
+    assert _result("\n".join(lines))["epoch"] == 1
+
+
+def test_cli_existing_checkpoint_message_speaks_of_options(tmp_path, capsys):
+    """Refusing a fresh run into a checkpoint's folder names --resume, --overwrite and --out, not Python names."""
+    out = str(tmp_path / "run")
+    assert main(["--method", "L0", "--out", out] + CLI_TINY) == 0
+    capsys.readouterr()
+    assert main(["--method", "L0", "--out", out] + CLI_TINY) == 2
+    err = capsys.readouterr().err
+    _one_line_error(SimpleNamespace(err=err, out=""), "add --resume to continue it, --overwrite to start afresh")
+    assert "resume=True" not in err and "out_dir" not in err and "overwrite=True" not in err
+
+
+def test_cli_out_an_existing_file_exits_2_naming_out(tmp_path, capsys):
+    """--out naming a file (or a path through one) is refused before anything runs, naming --out."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    for out, fragment in ((a_file, "--out must be a folder (made if missing); got"),
+                          (a_file / "run", "is a file, not a folder")):
+        assert main(["--method", "L0", "--out", str(out)] + CLI_TINY) == 2
+        captured = capsys.readouterr()
+        _one_line_error(captured, fragment)
+        assert "Errno" not in captured.err and str(a_file) in captured.err
+    assert a_file.read_text() == "mine\n"
+
+
+def test_cli_out_that_cannot_be_made_exits_2_naming_out(tmp_path, capsys):
+    """An --out whose folder cannot be made (under /proc, which takes no new folders) names --out, not errno."""
+    out = Path("/proc") / f"refimpl-no-such-{os.getpid()}"
+    if not Path("/proc/self").exists():
+        pytest.skip("this system has no /proc")
+    assert main(["--method", "L0", "--out", str(out)] + CLI_TINY) == 2
+    captured = capsys.readouterr()
+    _one_line_error(captured, f"--out {out}: cannot create the folder")
+    assert "[Errno" not in captured.err
+
+
+def test_cli_init_scale_too_large_is_refused_naming_it(capsys):
+    """--init-scale 1e308 is refused at the command line (it used to overflow, warn and blame weights[0])."""
+    assert main(["--init-scale", "1e308", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    _one_line_error(captured, "--init-scale must be a finite number in [0, 1000]; got 1e+308")
+    assert "weights[0]" not in captured.err
+    with pytest.raises(ValueError, match="init_scale must be a finite number in"):
+        TrainConfig(init_scale=1e308)
 
 
 def test_cli_train_images_selects_the_first_images(tmp_path, capsys):
@@ -477,6 +539,9 @@ def test_cli_diverging_run_exits_1_naming_lr_and_epoch(tmp_path, capsys):
     captured = capsys.readouterr()
     _one_line_error(captured, "training diverged in epoch 1")
     assert "lower lr (this run: lr=1e+30, optimizer adam)" in captured.err
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert records and records[-1]["epoch"] == 1, "the log says what happened (it used to be empty)"
+    assert records[-1]["diverged"] == captured.err.split("error: ", 1)[1].strip()
 
 
 def test_cli_ctrl_c_exits_130_saying_how_to_resume(tmp_path, capsys, monkeypatch):
@@ -501,7 +566,7 @@ def test_cli_ctrl_c_exits_130_saying_how_to_resume(tmp_path, capsys, monkeypatch
     assert "--overwrite" not in command
     monkeypatch.undo()
     assert main(command[3:]) == 0
-    assert json.loads(capsys.readouterr().out)["epoch"] == 2
+    assert _result(capsys.readouterr().out)["epoch"] == 2
 
 
 def test_cli_network_error_exits_1_with_one_line(tmp_path, capsys, monkeypatch):

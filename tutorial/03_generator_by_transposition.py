@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 3. The generator by transposition (M9–M11)
+# # 03 · The generator by transposition (M9–M11)
 #
 # The first two notebooks read a sigmoid network as a *recogniser*: a directed model
 # $q(x^1..x^n \mid x^0)$ of every hidden unit and the output given the input. This notebook

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 4. Learning the coupled pair (L0, L1, L1u, L2)
+# # 04 · Learning the coupled pair (L0, L1, L1u, L2)
 #
 # Notebook 3 built the generator from the recogniser's weights, transposed (M9). This
 # notebook learns such a pair from data. The paper's claim:

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 5. The experiment: does one tied pair recognise and generate well at once?
+# # 05 · The experiment: does one tied pair recognise and generate well at once?
 #
 # The paper's last sentence is an empirical claim:
 #

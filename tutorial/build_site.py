@@ -48,6 +48,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 _LINK = re.compile(r"(!?\[[^\]]*\]\()(<?)([^)\s>]+)(>?)((?:\s+\"[^\"]*\")?\))")
 _HTML_SRC = re.compile(r"((?:src|href)=\")([^\"]+)(\")")
 TAG = re.compile(r"\\tag\{([^{}]*)\}")
+DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -271,13 +272,15 @@ def _directive(module, parts: list[str]) -> str | None:
 
 
 def equations_page(stage: Path, labels: dict[str, dict]) -> None:
-    """``equations.rst``: per label, the tutorial equation, the functions and each test with its source."""
+    """``equations.rst``: per label, the tutorial's equation (rendered), the functions and each test with its source."""
     out = [_heading("Equations, functions and tests"),
            "Every equation a tutorial states carries a label; the functions whose docstring says "
            "``Equation: <label>`` compute it, and the tests named ``test_<label>_...`` check it "
            "(``tests/test_labels.py`` keeps the three in step). Below, each label with the source of its tests.\n"]
     for label, entry in labels.items():
         out += [f".. _{'tests-' + label.lower()}:", "", _heading(label, "-")]
+        if entry.get("latex"):
+            out += _math_directive(entry["latex"], label)
         if entry["docs"]:
             where = ", ".join(f":doc:`{d}`" for d in entry["docs"])
             out.append(f"Stated in {where} (:ref:`the equation <eq-{label.lower()}>`).\n")
@@ -291,6 +294,25 @@ def equations_page(stage: Path, labels: dict[str, dict]) -> None:
             if source:
                 out += [".. code-block:: python", ""] + [("   " + s).rstrip() for s in source.splitlines()] + [""]
     (stage / "equations.rst").write_text("\n".join(out), encoding="utf-8")
+
+
+def _math_directive(latex: str, label: str) -> list[str]:
+    """An rst ``math`` block showing the tutorial's equation ``latex`` (its ``\\tag`` kept as the label)."""
+    body = TAG.sub("", latex).strip()
+    if "\\\\" in body:  # several lines: split, as Sphinx does (\tag stays outside it)
+        body = rf"\begin{{split}}{body}\end{{split}}"
+    lines = rf"\[{body} \tag{{{label}}}\]".splitlines()
+    return [".. math::", "   :nowrap:", ""] + [("   " + line).rstrip() for line in lines] + [""]
+
+
+def tagged_equations(markdown: str) -> dict[str, str]:
+    """label -> the display equation ``$$ ... \\tag{label} ... $$`` of ``markdown`` (the first, if several)."""
+    found = {}
+    for block in DISPLAY_MATH.findall(markdown):
+        tag = TAG.search(block)
+        if tag:
+            found.setdefault(tag.group(1).strip(), block.strip())
+    return found
 
 
 def index_page(stage: Path, tutorials: list[str], syllabus: str | None, exercises: list[str]) -> None:
@@ -381,6 +403,9 @@ def stage_sources(stage: Path, notebooks: Path) -> dict:
         for label in sorted({t.strip() for t in TAG.findall(text)}):
             if label in labels:
                 labels[label]["docs"].append(source.stem)
+        for label, latex in tagged_equations(text).items():
+            if label in labels:
+                labels[label].setdefault("latex", latex)
     api_pages(stage, names, labels)
     equations_page(stage, labels)
     exercise_docs = [str(p.relative_to(HERE).with_suffix("")) for p in exercises]

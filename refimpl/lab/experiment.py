@@ -347,7 +347,7 @@ def _markdown(table: list, settings: dict) -> str:
          + ("" if not s.get("augment") else
             " The unlabelled images are re-drawn by stochastic binarisation every epoch (augmentation).")),
         "",
-        ("| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x｜y) | log p(x) "
+        ("| protocol | row | tied | test error (mean pass) | test error (MC) | log p(x∣y) | log p(x) "
          "| cycle acc. | train s | eval s |"),
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]

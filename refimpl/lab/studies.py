@@ -41,7 +41,7 @@ __all__ = ["COLUMNS", "plot_frontier", "run_scarce", "run_seeds", "summarise", "
 COLUMNS = {
     "test_error_mean_pass": ("test error (mean pass)", 100.0, ".2f"),
     "test_error_mc": ("test error (MC)", 100.0, ".2f"),
-    "log_px_y": ("log p(x｜y)", 1.0, ".2f"),
+    "log_px_y": ("log p(x∣y)", 1.0, ".2f"),
     "log_px": ("log p(x)", 1.0, ".2f"),
     "cycle_accuracy": ("cycle acc.", 100.0, ".1f"),
 }

@@ -42,7 +42,8 @@ naming the epoch and the step size; the checkpoint of the last good epoch stays.
 
 Per epoch one JSON line goes to ``<out_dir>/log.jsonl``: the epoch, the mean
 of each term over the epoch's batches, the mean training objective, the test
-error of the recogniser's mean pass (M6) and the wall-clock seconds.
+error of the recogniser's mean pass (M6) and the wall-clock seconds. A run that
+diverges ends its log with ``{"epoch": e, "diverged": "<what happened>"}``.
 
 Test images are binarised like the training images: by threshold at 0.5, or,
 for ``binarization="stochastic"``, drawn once from
@@ -128,6 +129,10 @@ MAX_WEIGHTS = 10**8
 #: A parameter beyond this magnitude means the run has diverged (a float32 sigmoid saturates at |a| = 17).
 MAX_ABS_PARAMETER = 1e4
 LOG_NAME = "log.jsonl"
+#: Largest init_scale: initial weights beyond it exceed MAX_ABS_PARAMETER, the divergence threshold.
+MAX_INIT_SCALE = MAX_ABS_PARAMETER / 10
+#: Why init_scale is bounded, as error messages say it.
+INIT_SCALE_HINT = "the standard deviation of the initial weights; larger ones saturate every unit"
 
 
 class TrainingDiverged(RuntimeError):
@@ -238,7 +243,7 @@ class TrainConfig:
             "lr_decay": check_real(self.lr_decay, "lr_decay", 0, 1, low_open=True),
             "momentum": check_real(self.momentum, "momentum", 0, 1, high_open=True),
             "normalise": check_choice(self.normalise, "normalise", NORMALISE),
-            "init_scale": check_real(self.init_scale, "init_scale", 0),
+            "init_scale": check_real(self.init_scale, "init_scale", 0, MAX_INIT_SCALE, hint=INIT_SCALE_HINT),
             "seed": check_positive_int(self.seed, "seed", 0),
             "binarization": check_choice(self.binarization, "binarization", BINARIZATIONS),
             "labelled": None if self.labelled is None else check_positive_int(self.labelled, "labelled"),
@@ -438,6 +443,12 @@ def _diverged(config: TrainConfig, epoch: int, what: str, out: Path | None) -> T
         f"lr={config.lr:g}{lam}, optimizer {config.optimizer}); {kept}.")
 
 
+def _log_divergence(out: Path | None, log: list, epoch: int, diverged: TrainingDiverged) -> None:
+    """``log.jsonl``: the good epochs, then ``{"epoch": e, "diverged": "<why>"}`` for the epoch that failed."""
+    if out is not None:
+        _write_log(out / LOG_NAME, [*log, {"epoch": epoch, "diverged": str(diverged)}])
+
+
 # ------------------------------------------------------------------------ fit
 def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, overwrite=False,
         progress=True, eval_every_epoch=True):
@@ -545,8 +556,8 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
         pair, rng, log, start = _resume(out, config, settings, opt)
     else:
         if out is not None and has_checkpoint(out) and not overwrite:
-            raise ValueError(f"out_dir {out} already holds a checkpoint; pass resume=True (--resume) to "
-                             "continue it, overwrite=True (--overwrite) to start afresh, or another out_dir.")
+            raise ValueError(f"out_dir {out} already holds a checkpoint; pass resume=True to continue it, "
+                             "overwrite=True to start afresh, or another out_dir.")
         start = 0
         if pair is None:
             pair = CoupledPair(config.sizes, tied=config.tied, rng=rng, init_scale=config.init_scale,
@@ -556,8 +567,8 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
                                            config.sizes, config.tied)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / CHECKPOINT_JSON).unlink(missing_ok=True)  # the old checkpoint is no longer valid
-            _write_log(out / LOG_NAME, [])
+            (out / CHECKPOINT_JSON).unlink(missing_ok=True)  # the old checkpoint and log are no longer valid
+            (out / LOG_NAME).unlink(missing_ok=True)
 
     train_images, train_labels = dataset.train_images, dataset.train_labels
     if config.binarization == "threshold":
@@ -597,8 +608,10 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
                             raise ValueError(f"the objective is {objective}")
                         opt.step(pair.params, grads)
                     except ValueError as exc:
-                        raise _diverged(config, epoch, f"in batch {b + 1} of {n_batches}, {exc}".rstrip("."),
-                                        out) from None
+                        diverged = _diverged(config, epoch, f"in batch {b + 1} of {n_batches}, {exc}".rstrip("."),
+                                             out)
+                        _log_divergence(out, log, epoch, diverged)
+                        raise diverged from None
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + float(value)
                 objective_sum += float(objective)
@@ -611,7 +624,9 @@ def fit(pair=None, data="embedded", config=None, out_dir=None, *, resume=False, 
         if not largest <= MAX_ABS_PARAMETER:
             what = (f"a parameter reached magnitude {largest:.3g} (more than {MAX_ABS_PARAMETER:g}); "
                     f"the objective is {objective_sum / n_batches:.4g}")
-            raise _diverged(config, epoch, what, out)
+            diverged = _diverged(config, epoch, what, out)
+            _log_divergence(out, log, epoch, diverged)
+            raise diverged
         record = {
             "epoch": epoch,
             "terms": {k: v / n_batches for k, v in sums.items()},
@@ -655,6 +670,19 @@ def _resume(out: Path, config: TrainConfig, settings: dict, opt):
 
 
 # ------------------------------------------------------------------------ CLI
+def _out_problem(out: Path, resume: bool, overwrite: bool) -> str | None:
+    """What is wrong with ``--out`` before anything runs, in the command line's words, or None."""
+    if out.exists() and not out.is_dir():
+        return f"--out must be a folder (made if missing); got {str(out)!r}, an existing file"
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return f"--out {str(out)!r} cannot be made: {str(blocker)!r} is a file, not a folder"
+    if not resume and not overwrite and has_checkpoint(out):
+        return (f"--out {out} already holds a checkpoint; add --resume to continue it, --overwrite to "
+                "start afresh, or give another --out")
+    return None
+
+
 #: Options that only some methods or optimisers use: option -> (field, the settings that use it).
 _ONLY_FOR = {"--lam": ("lam", "method", HYBRID),
              "--normalise": ("normalise", "method", tuple(m for m in HYBRID if m != "RWS2")),
@@ -699,8 +727,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "lr * lr_decay**(e-1); 1.0 keeps it constant; default %(default)s")
     p.add_argument("--momentum", type=arg_type("--momentum", check_real, 0, 1, high_open=True),
                    help=f"SGD's momentum in [0, 1) (refused with adam); default {d.momentum}")
-    p.add_argument("--init-scale", type=arg_type("--init-scale", check_real, 0), default=d.init_scale,
-                   help="standard deviation of the initial weights; default %(default)s")
+    p.add_argument("--init-scale", type=arg_type("--init-scale", check_real, 0, MAX_INIT_SCALE, hint=INIT_SCALE_HINT),
+                   default=d.init_scale,
+                   help=f"standard deviation of the initial weights, in [0, {MAX_INIT_SCALE:g}]; default %(default)s")
     p.add_argument("--seed", type=arg_type("--seed", check_positive_int, 0, parse=int), default=d.seed,
                    help="seeds initialisation, binarisation, shuffling and sampling; default %(default)s")
     p.add_argument("--data", default="embedded",
@@ -750,14 +779,27 @@ def main(argv=None) -> int:
             return 2
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
     out = Path(args.out)
+    problem = _out_problem(out, args.resume, args.overwrite)
+    if problem:
+        print(f"{parser.prog}: error: {problem} (see --help)", file=sys.stderr)
+        return 2
 
     def train() -> int:
         config = TrainConfig(**given)
         data = args.data
         if args.train_images is not None:
             data = get_dataset(data).with_train_images(args.train_images)
-        _, log = fit(None, data, config, out, resume=args.resume, overwrite=args.overwrite,
-                     progress=not args.no_progress)
+        try:
+            _, log = fit(None, data, config, out, resume=args.resume, overwrite=args.overwrite,
+                         progress=not args.no_progress)
+        except OSError as exc:  # the folder could not be made: say so in the option's name
+            if exc.filename is None or Path(exc.filename) not in (out, *out.parents):
+                raise
+            raise ValueError(f"--out {out}: cannot create the folder {exc.filename} ({exc.strerror}); "
+                             "give --out a folder you can write") from None
+        npz = json.loads((out / CHECKPOINT_JSON).read_text(encoding="utf-8"))["npz"]
+        for path in (out / CHECKPOINT_JSON, out / npz, out / LOG_NAME):
+            print(f"wrote {path}", flush=True)
         last = log[-1]
         print(json.dumps({"out": str(out), "epoch": last["epoch"], "train_objective": last["train_objective"],
                           "test_error": last["test_error"]}))

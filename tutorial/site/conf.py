@@ -30,6 +30,9 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 nb_execution_mode = "off"
 nb_ipywidgets_js = {}  # the default loads require.js and the widget manager from a CDN
 nb_merge_streams = True
+# Markdown outputs (tutorial 5 shows its result tables with display(Markdown(...))) are read as GitHub
+# Markdown: tables become tables (CommonMark, the default, has none and prints them as paragraphs).
+nb_render_markdown_format = "gfm"
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
@@ -52,6 +55,7 @@ html_theme = "sphinx_book_theme"
 html_title = "Generative learning for deep networks"
 html_static_path = ["_static"]
 html_css_files = ["course.css"]
+html_js_files = ["course.js"]
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
