@@ -30,15 +30,19 @@
 # on, and this notebook states them in full. The SBN itself is standard.
 
 # %%
+# long cell: the notebook's imports, sizes and seed, in one place
 import itertools
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+import refimpl
 from refimpl.exact import brute_force_marginals, exact_marginals, layer_state_distributions
+from refimpl.lab import plots
+from refimpl.lab.display import show_source
 from refimpl.lab.figures import save_figure
-from refimpl.sbn import SigmoidBeliefNet, categorical_log_prob
+from refimpl.sbn import SigmoidBeliefNet, binary_states, categorical_log_prob
 
 SEED = 0
 SIZES = [6, 3, 4, 2]  # d_0 (input), d_1, d_2 (hidden), d_3 (output): small enough to enumerate
@@ -61,6 +65,17 @@ rng = np.random.default_rng(SEED)
 # $W^1$). Taking logs and using $\log\sigma(a) = a - \mathrm{softplus}(a)$,
 # $\log(1-\sigma(a)) = -\mathrm{softplus}(a)$ gives the form the code evaluates, which never overflows:
 # $\log q(x^k \mid x^{k-1}) = \sum_i [x^k_i a^k_i - \mathrm{softplus}(a^k_i)]$.
+#
+# The code: a layer's logits, its log-probability, and the Bernoulli term it sums.
+
+# %%
+show_source(refimpl.SigmoidBeliefNet.logits)
+
+# %%
+show_source(refimpl.SigmoidBeliefNet.layer_log_prob)
+
+# %%
+show_source(refimpl.sbn.bernoulli_log_prob)
 
 # %%
 net = SigmoidBeliefNet.random(SIZES, rng, scale=1.5)
@@ -94,6 +109,9 @@ assert gap < 1e-12
 #   = \frac{e^{a^n_y}}{\sum_c e^{a^n_c}}. \tag{M2} $$
 
 # %%
+show_source(refimpl.sbn.categorical_log_prob)
+
+# %%
 a = np.array([[2.0, -1.0, 0.5]])
 y = np.array([[0.0, 0.0, 1.0]])  # class 2, one-hot
 print("log q(y=2 | .) =", categorical_log_prob(y, a))
@@ -117,6 +135,9 @@ assert gap < 1e-12
 # being passed on as probabilities.
 
 # %%
+show_source(refimpl.SigmoidBeliefNet.sample)
+
+# %%
 samples = net.sample(x0, N_SAMPLES, rng)
 for k, s in enumerate(samples, start=1):
     print(f"x^{k}: shape {s.shape}, first sample {s[0]}")
@@ -130,6 +151,9 @@ for k, s in enumerate(samples, start=1):
 # $$ \log q(x^1..x^n \mid x^0) = \sum_{k=1}^{n} \sum_i \big[x^k_i a^k_i - \mathrm{softplus}(a^k_i)\big]. \tag{M3} $$
 #
 # (With a categorical output, the last layer's term is $a^n_y - \log\sum_c e^{a^n_c}$ instead.)
+
+# %%
+show_source(refimpl.SigmoidBeliefNet.log_prob)
 
 # %%
 first = [s[:5] for s in samples]
@@ -170,6 +194,9 @@ assert gap < 1e-12
 # configurations in which that unit is on. The definition can be computed literally: list all
 # $2^{d_1 + \dots + d_{n-1}}$ hidden configurations (and the output's states), evaluate (M3) on each,
 # and add up. Here that is $2^{3+4} \cdot 2^2 = 512$ configurations.
+
+# %%
+show_source(refimpl.brute_force_marginals)
 
 # %%
 brute = brute_force_marginals(net, x0)
@@ -221,31 +248,18 @@ assert abs(probs.sum() - 1) < 1e-12 and np.max(np.abs(out_marg - brute[-1])) < 1
 # *sum* of all widths and the recursion only with the *number* of layers (figure, right).
 
 # %%
-widths = np.arange(1, 25)
-fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.4))
-for n_hidden, style, (m_brute, m_rec), offset in [(2, "-", "os", 0), (3, "--", "^v", 1), (4, ":", "DP", 2)]:
-    marks = {"markevery": (offset, 3), "ms": 6}
-    axes[0].semilogy(widths, 2.0 ** (n_hidden * widths), color="C0", ls=style, marker=m_brute, **marks,
-                     label=f"brute force, {n_hidden} hidden layers")
-    axes[0].semilogy(widths, (n_hidden - 1) * 2.0 ** (2 * widths), color="C1", ls=style, marker=m_rec,
-                     mfc="white", **marks, label=f"recursion, {n_hidden} hidden layers")
-axes[0].set(xlabel="width of every hidden layer (units)", ylabel="terms summed (count)",
-            title="cost of exact inference against width")
-axes[0].axhline(1e9, color="gray", lw=0.8)
-axes[0].text(24, 3e9, "~1 s of work", color="gray", fontsize=10, ha="right")
-axes[0].legend(fontsize=9.5, loc="upper left")
-depths = np.arange(2, 11)
-axes[1].semilogy(depths, 2.0 ** (12 * depths), "C0o-", label="brute force $2^{12 L}$")
-axes[1].semilogy(depths, (depths - 1) * 2.0 ** 24, "C1s--", mfc="white", label="recursion $(L-1)\\,2^{24}$")
-axes[1].set(xlabel="number $L$ of hidden layers (12 units each)", ylabel="terms summed (count)",
-            title="cost against depth")
-axes[1].legend(fontsize=10, loc="upper left")
-fig.tight_layout()
+fig = plots.exact_inference_cost()
 save_figure(fig, "01_exact_inference_cost")
 plt.show()
 
 # %% [markdown]
 # ### The recursion computes the same marginals
+#
+# The recursion, one layer at a time (`backend="numba"` runs a compiled kernel of the same step,
+# `backend="numpy"` the readable one):
+
+# %%
+show_source(refimpl.exact_marginals)
 
 # %%
 recursion = exact_marginals(net, x0)  # backend="numba"; backend="numpy" runs the readable twin
@@ -271,10 +285,13 @@ assert gap < 1e-12 and gap_twin < 1e-12
 # that the DNN forward pass will assume (approximation A1 in notebook 02).
 
 # %%
+show_source(refimpl.layer_state_distributions)
+
+# %%
 dists = layer_state_distributions(net, x0)
 p2, m2 = dists[1], recursion[1]
 states = np.arange(2 ** SIZES[2])
-bits = (states[:, None] >> np.arange(SIZES[2])) & 1
+bits = binary_states(SIZES[2])  # row s: the units of state s (unit i = bit i)
 product = np.prod(np.where(bits == 1, m2, 1 - m2), axis=1)
 print("sum of layer-state probabilities per layer:", [float(np.round(d.sum(), 15)) for d in dists])
 print(f"largest |exact - product of marginals| in layer 2: {np.max(np.abs(p2 - product)):.3f}")
@@ -294,20 +311,7 @@ assert gap < 1e-12 and gap_marg < 1e-12
 # the same distribution estimated from the ancestral samples above: state s counts the samples with x^2 = s
 sampled = np.bincount((samples[1] @ 2 ** np.arange(SIZES[2])).astype(int), minlength=states.size) / N_SAMPLES
 sampled_se = np.sqrt(sampled * (1 - sampled) / N_SAMPLES)  # binomial standard error of each frequency
-fig, (ax, ax_d) = plt.subplots(2, 1, figsize=(10, 6.4), sharex=True, height_ratios=(1, 1.2))
-ax.bar(states - 0.2, p2, width=0.4, label="exact $q(x^2 \\mid x^0)$ (recursion)")
-ax.bar(states + 0.2, product, width=0.4, hatch="//", edgecolor="white", label="product of its marginals")
-ax.set(ylabel="probability", title="layer 2 is not a product of independent units")
-ax.legend(fontsize=10)
-ax_d.axhline(0, color="gray", lw=0.8)
-ax_d.bar(states, p2 - product, width=0.6, color="C2", label="exact $-$ product of marginals")
-ax_d.errorbar(states, sampled - product, yerr=2 * sampled_se, fmt="ko", ms=4, capsize=3,
-              label=f"{N_SAMPLES} samples $-$ product, $\\pm 2$ binomial s.e.")
-ax_d.set_xticks(states, [format(s, f"0{SIZES[2]}b")[::-1] for s in states], fontsize=10, family="monospace")
-ax_d.set(xlabel="state of layer 2 (units $x_1 x_2 x_3 x_4$)", ylabel="difference in probability",
-         title="exact minus product: the difference the bars above cannot show")
-ax_d.legend(fontsize=10, loc="upper right")
-fig.tight_layout()
+fig = plots.layer_state_distribution(p2, product, sampled, sampled_se, N_SAMPLES)
 save_figure(fig, "01_layer_state_distribution")
 plt.show()
 

@@ -39,9 +39,11 @@
 # | — | Monte Carlo estimate | `refimpl.montecarlo.mc_marginals` | `tests/test_montecarlo.py` |
 
 # %%
+# long cell: the notebook's imports, sizes and seed, in one place
 import matplotlib.pyplot as plt
 import numpy as np
 
+import refimpl
 from refimpl.exact import exact_marginals, layer_state_distributions
 from refimpl.forward import (
     expected_sigmoid_logit,
@@ -51,10 +53,12 @@ from refimpl.forward import (
     mean_pass,
     preactivation_moments,
 )
+from refimpl.lab import plots
+from refimpl.lab.display import show_source
 from refimpl.lab.figures import save_figure
 from refimpl.montecarlo import mc_marginals
 from refimpl.numerics import sigmoid
-from refimpl.sbn import SigmoidBeliefNet
+from refimpl.sbn import SigmoidBeliefNet, binary_states
 
 SEED = 0
 SIZES = [5, 4, 4, 4, 3]        # d_0 .. d_n: small enough to enumerate exactly
@@ -65,13 +69,6 @@ S_VALUES = np.array([100, 300, 1000, 3000, 10000])
 rng = np.random.default_rng(SEED)
 net = SigmoidBeliefNet.random(SIZES, rng, scale=1.5)
 x0 = rng.integers(0, 2, SIZES[0])
-
-
-def states_of(d):
-    """All 2^d states of a layer, in refimpl.exact's order (unit i = bit i of the state index)."""
-    s = np.arange(2**d)
-    return ((s[:, None] >> np.arange(d)) & 1).astype(float)
-
 
 # %% [markdown]
 # ## (M5) The marginals are expectations: an exact identity
@@ -89,8 +86,11 @@ def states_of(d):
 # has a single term, $q(x^1_i{=}1 \mid x^0) = \sigma(W^1_i x^0 + b^1_i)$.
 
 # %%
+show_source(refimpl.forward.marginals_from_parent_distribution)
+
+# %%
 dists = layer_state_distributions(net, x0)          # exact q(x^k | x^0) over all 2^{d_k} states (M4)
-m5 = [marginals_from_parent_distribution(net, k, states_of(SIZES[k - 1]), dists[k - 2])
+m5 = [marginals_from_parent_distribution(net, k, binary_states(SIZES[k - 1]), dists[k - 2])
       for k in range(2, net.n_layers + 1)]
 m5[-1]
 
@@ -124,9 +124,12 @@ assert gap < 1e-12
 # wrong in general.
 
 # %%
+show_source(refimpl.preactivation_moments)
+
+# %%
 k = 3
 mean_a1, var_a1 = preactivation_moments(net, exact[k - 2], k)    # moments of a^3 under A1
-states, probs = states_of(SIZES[k - 1]), dists[k - 2]             # exact joint of layer 2
+states, probs = binary_states(SIZES[k - 1]), dists[k - 2]             # exact joint of layer 2
 a = states @ net.weights[k - 1].T + net.biases[k - 1]
 mean_true = probs @ a
 var_true = probs @ (a - mean_true) ** 2
@@ -161,6 +164,9 @@ assert np.allclose(var_a1, var_prod, rtol=1e-10, atol=1e-12)
 # The error is governed by $\mathrm{Var}(a)$, of order (weight scale)$^2$; with
 # $\sigma''(m) = \sigma(m)(1-\sigma(m))(1 - 2\sigma(m)) \approx -m/8$ near 0 it is smaller still
 # when the logits are small too.
+
+# %%
+show_source(refimpl.expected_sigmoid_logit)
 
 # %%
 m = mean_a1
@@ -205,6 +211,17 @@ assert np.abs(err_s - pred_s).max() < 0.05 * np.abs(err_s).max()
 # and each layer inherits the errors of the layers below. (This project requires
 # $x^0$ binary, since it is the observed input of a binary model, although the arithmetic
 # would accept any input in $[0,1]$.)
+#
+# In code: `mean_pass` is `forward_marginals` with the mean step, and the layer loop works on logits.
+
+# %%
+show_source(refimpl.mean_pass)
+
+# %%
+show_source(refimpl.forward_marginals)
+
+# %%
+show_source(refimpl.forward.forward_logits)
 
 # %%
 mu_fw = mean_pass(net, x0)
@@ -240,6 +257,9 @@ assert np.max(np.abs(mu_fw[0] - exact[0])) < 1e-12
 # where $\mu$ rounds to 0 or 1.
 
 # %%
+show_source(refimpl.forward_log_prob)
+
+# %%
 samples = net.sample(x0, 5, rng)
 print("log q~ (M7):", forward_log_prob(net, x0, samples).round(3))
 print("log q  (M3):", net.log_prob(x0, samples).round(3))
@@ -247,7 +267,7 @@ print("log q  (M3):", net.log_prob(x0, samples).round(3))
 # %%
 # Check: q~ is a normalised distribution, enumerated over all 2^(4+4+4+3) = 32768 configurations.
 grids = np.meshgrid(*[np.arange(2**d) for d in SIZES[1:]], indexing="ij")
-layers = [states_of(d)[g.ravel()] for d, g in zip(SIZES[1:], grids, strict=True)]
+layers = [binary_states(d)[g.ravel()] for d, g in zip(SIZES[1:], grids, strict=True)]
 total = np.exp(forward_log_prob(net, x0, layers)).sum()
 print(f"sum over all configurations of q~ = {total:.15f}")
 assert abs(total - 1.0) < 1e-12
@@ -306,42 +326,37 @@ assert worst < 0.02
 # enter only through $\mathrm{Var}(a)$.
 
 # %%
-bases = []
+bases = []                                               # N_NETS random networks and inputs, at scale 1
 for i in range(N_NETS):
     r = np.random.default_rng(SEED + 1 + i)
     bases.append((SigmoidBeliefNet.random(SIZES, r, scale=1.0), r.integers(0, 2, SIZES[0])))
 
+# %% [markdown]
+# Each network is scaled by every $s$, and at each scale the forward marginals of layers 2..n
+# (mean pass and probit pass) are compared with the exact ones; the error is averaged over the
+# networks.
 
-def scaled(n_, s_):
-    return SigmoidBeliefNet([s_ * w for w in n_.weights], [s_ * b for b in n_.biases], output=n_.output)
-
-
-def mean_abs_error(approx, truth):
-    return np.mean(np.abs(np.concatenate(approx[1:]) - np.concatenate(truth[1:])))
-
-
+# %%
 err = {"mean": np.zeros(len(SCALES)), "probit": np.zeros(len(SCALES))}
 for base, xb in bases:
     for i, s_ in enumerate(SCALES):
-        nn_ = scaled(base, s_)
+        nn_ = SigmoidBeliefNet([s_ * w for w in base.weights], [s_ * b for b in base.biases], output=base.output)
         ex = exact_marginals(nn_, xb, backend="numpy")   # tiny layers: the NumPy twin has less call overhead
         for method, e_ in err.items():
-            e_[i] += mean_abs_error(forward_marginals(nn_, xb, method=method), ex) / N_NETS
+            e_[i] += np.mean(np.abs(np.concatenate(forward_marginals(nn_, xb, method=method)[1:])
+                                    - np.concatenate(ex[1:]))) / N_NETS
+print({m_: e_.round(5).tolist() for m_, e_ in err.items()})
 
+# %% [markdown]
+# The slope of $\log(\text{error})$ against $\log s$ over the small scales ($s \le 1$) is the
+# order of the error; the figure shows it beside the $s^3$ and $s^2$ guides.
+
+# %%
 small_scales = SCALES <= 1.0
 slopes = {m_: np.polyfit(np.log(SCALES[small_scales]), np.log(e_[small_scales]), 1)[0] for m_, e_ in err.items()}
-fig, ax = plt.subplots(figsize=(5.5, 4))
-for method, marker in [("mean", "o"), ("probit", "s")]:
-    ax.loglog(SCALES, err[method], marker=marker, label=f"{method} pass (slope {slopes[method]:.2f} for s ≤ 1)")
-ax.loglog(SCALES[:5], err["mean"][0] * (SCALES[:5] / SCALES[0]) ** 3, "k:", label="$\\propto s^3$")
-ax.loglog(SCALES[:5], err["mean"][0] * (SCALES[:5] / SCALES[0]) ** 2, "k--", lw=0.8, label="$\\propto s^2$")
-ax.set_xlabel("weight scale $s$")
-ax.set_ylabel("mean |forward - exact|, layers 2..n")
-ax.set_title(f"{N_NETS} random networks {'-'.join(map(str, SIZES))}")
-ax.legend(fontsize=10, loc="center left", bbox_to_anchor=(1.02, 0.5))
+fig = plots.error_vs_scale(SCALES, err, slopes, f"{N_NETS} random networks {'-'.join(map(str, SIZES))}")
 save_figure(fig, "02_error_vs_weight_scale")
 plt.show()
-print({m_: e_.round(5).tolist() for m_, e_ in err.items()})
 
 # %%
 print(f"log-log slopes over s in [0.05, 1]: mean {slopes['mean']:.2f}, probit {slopes['probit']:.2f}")
@@ -380,13 +395,8 @@ for depth in DEPTHS:
     for method, a_ in acc.items():
         depth_err[method].append(a_)
 
-fig, ax = plt.subplots(figsize=(5.5, 4))
-for method, marker in [("mean", "o"), ("probit", "s")]:
-    ax.plot(DEPTHS, depth_err[method], marker=marker, label=f"{method} pass")
-ax.set_xlabel("number of layers $n$ (the last one is measured)")
-ax.set_ylabel("mean |forward - exact| at layer $n$")
-ax.set_title(f"{N_NETS} random networks, width 4, scale 1")
-ax.legend()
+# %%
+fig = plots.error_vs_depth(DEPTHS, depth_err, f"{N_NETS} random networks, width 4, scale 1")
 save_figure(fig, "02_error_vs_depth")
 plt.show()
 print({m_: np.round(v_, 5).tolist() for m_, v_ in depth_err.items()})
@@ -417,6 +427,9 @@ assert min(depth_err["mean"][1:]) > 1e-3     # from layer 2 on the approximation
 # a hundred times more samples, while the forward pass costs one evaluation.
 
 # %%
+show_source(refimpl.mc_marginals)
+
+# %%
 exact_net = np.concatenate(exact[1:])
 rms = {False: [], True: []}
 for rb, curve in rms.items():
@@ -426,15 +439,10 @@ for rb, curve in rms.items():
         curve.append(np.sqrt(np.mean(sq)))
 mc_slopes = {rb: np.polyfit(np.log(S_VALUES), np.log(v_), 1)[0] for rb, v_ in rms.items()}
 
-fig, ax = plt.subplots(figsize=(5.5, 4))
-ax.loglog(S_VALUES, rms[False], "o-", label=f"sample average (slope {mc_slopes[False]:.2f})")
-ax.loglog(S_VALUES, rms[True], "s-", label=f"Rao-Blackwellised (slope {mc_slopes[True]:.2f})")
-ax.loglog(S_VALUES, rms[False][0] * np.sqrt(S_VALUES[0] / S_VALUES), "k:", label="$\\propto 1/\\sqrt{S}$")
-ax.axhline(np.sqrt(np.mean((np.concatenate(mu_fw[1:]) - exact_net) ** 2)), color="C3", ls="--", label="mean pass (M6)")
-ax.axhline(np.sqrt(np.mean((np.concatenate(mu_pr[1:]) - exact_net) ** 2)), color="C4", ls="-.", label="probit pass (M8)")
-ax.set_xlabel("samples $S$")
-ax.set_ylabel("RMS error, layers 2..n (20 seeds)")
-ax.legend(fontsize=10, loc="center left", bbox_to_anchor=(1.02, 0.5))
+# %%
+rms_mean = np.sqrt(np.mean((np.concatenate(mu_fw[1:]) - exact_net) ** 2))
+rms_probit = np.sqrt(np.mean((np.concatenate(mu_pr[1:]) - exact_net) ** 2))
+fig = plots.monte_carlo_error(S_VALUES, rms, mc_slopes, rms_mean, rms_probit)
 save_figure(fig, "02_monte_carlo_error")
 plt.show()
 

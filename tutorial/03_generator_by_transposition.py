@@ -35,9 +35,11 @@
 # enumeration on tiny networks.
 
 # %%
+# long cell: the notebook's imports, sizes and seed, in one place
 import matplotlib.pyplot as plt
 import numpy as np
 
+import refimpl
 from refimpl import CoupledPair, consistency_gap, rbm_joint, transposed_generator
 from refimpl.consistency import (
     gap_samples,
@@ -46,6 +48,8 @@ from refimpl.consistency import (
     random_pair,
     stationary_consistency,
 )
+from refimpl.lab import plots
+from refimpl.lab.display import show_source
 from refimpl.lab.figures import save_figure
 from refimpl.sbn import binary_states
 
@@ -78,6 +82,9 @@ rng = np.random.default_rng(SEED)
 # label. M9 is one line of `refimpl.coupled.transposed_generator`:
 # `weights = [w.T for w in reversed(recogniser.weights)]`, views of the recogniser's arrays,
 # not copies, so one step on $W^k$ moves both directions.
+
+# %%
+show_source(refimpl.transposed_generator)
 
 # %%
 pair = CoupledPair(SIZES, tied=True, rng=rng, init_scale=1.5, dtype=np.float64)
@@ -126,6 +133,12 @@ assert np.shares_memory(generator.weights[0], W2)              # a view of W^2, 
 # marginal of $x^{n-1}$), and every later step is approximate.
 
 # %%
+show_source(refimpl.CoupledPair.sample_generator)
+
+# %%
+show_source(refimpl.CoupledPair.generate_mean)
+
+# %%
 labels = np.repeat(np.arange(SIZES[-1]), N_SAMPLES)
 hidden, x_samples = pair.sample_generator(labels, rng)
 nu0, nu1 = pair.generate_mean(np.arange(SIZES[-1]), all_layers=True)
@@ -148,18 +161,11 @@ print(f"mean pass, top step:  max |nu^1 - exact| = {np.max(np.abs(nu1 - exact_h1
 print(f"mean pass, image:     max |nu^0 - exact| = {np.max(np.abs(nu0 - exact_x)):.3f}  (approximation)")
 assert z < 5 and np.allclose(nu1, exact_h1, atol=1e-12)
 
-fig, axes = plt.subplots(1, SIZES[-1], figsize=(10, 3.0), sharey=True)
-for c, ax in enumerate(axes):
-    i = np.arange(SIZES[0])
-    ax.bar(i - 0.25, exact_x[c], 0.25, label="exact (enumeration)")
-    ax.bar(i, sample_means[c], 0.25, label=f"{N_SAMPLES} samples")
-    ax.bar(i + 0.25, nu0[c], 0.25, label=r"mean pass $\nu^0$")
-    ax.set_title(f"y = {c}")
-    ax.set_xlabel("pixel i")
-axes[0].set_ylabel(r"$p(x_i = 1 \mid y)$")
-fig.tight_layout()
-fig.legend(*axes[0].get_legend_handles_labels(), fontsize=10, ncol=3, loc="upper center",
-           bbox_to_anchor=(0.5, 0.0))
+# %% [markdown]
+# Per class and pixel, the three values side by side:
+
+# %%
+fig = plots.generation_marginals(exact_x, sample_means, nu0, N_SAMPLES)
 save_figure(fig, "03_generation_marginals")
 plt.show()
 
@@ -195,6 +201,14 @@ plt.show()
 # $q(y \mid v)$ and sigmoids for $p(v \mid y)$: the categorical top of a one-layer pair is covered too.
 # An untied pair, $p(v \mid h) = \prod \sigma(V^\top h + c)$ with $V \ne W$, has no such joint in
 # general; nor, as measured below, does a tied pair with more than one layer.
+#
+# The joint table of a small RBM, and its two conditionals read off the table:
+
+# %%
+show_source(refimpl.rbm_joint)
+
+# %%
+show_source(refimpl.consistency.joint_conditionals)
 
 # %%
 d_v, d_h = 4, 3
@@ -208,10 +222,10 @@ print("joint table", joint.shape, " sum =", joint.sum())
 
 # %%
 V, H = binary_states(d_v), binary_states(d_h)
-def sig(a):
-    return 1.0 / (1.0 + np.exp(-a))
-q_formula = np.prod(np.where(H[None] == 1, sig(V @ W.T + b)[:, None], 1 - sig(V @ W.T + b)[:, None]), axis=-1)
-p_formula = np.prod(np.where(V[None] == 1, sig(H @ W + c)[:, None], 1 - sig(H @ W + c)[:, None]), axis=-1)
+s_h = 1.0 / (1.0 + np.exp(-(V @ W.T + b)))[:, None]    # sigma(Wv + b), written out, one row per v
+s_v = 1.0 / (1.0 + np.exp(-(H @ W + c)))[:, None]      # sigma(W^T h + c), one row per h
+q_formula = np.prod(np.where(H[None] == 1, s_h, 1 - s_h), axis=-1)
+p_formula = np.prod(np.where(V[None] == 1, s_v, 1 - s_v), axis=-1)
 err_q, err_p = np.max(np.abs(q_formula - h_given_v)), np.max(np.abs(p_formula - v_given_h))
 print(f"max |sigma(Wv+b) product - p(h|v)| = {err_q:.1e};  max |sigma(W^T h+c) product - p(v|h)| = {err_p:.1e}")
 assert err_q < 1e-12 and err_p < 1e-12
@@ -243,6 +257,20 @@ assert err_q < 1e-12 and err_p < 1e-12
 # the conditional tables are enumerated, the stationary law of the smaller of the x-chain and the
 # top chain comes from the Grassmann–Taksar–Heyman algorithm, and the KL divergence is taken in the
 # log domain. One difference from a Gibbs sampler: for $n > 1$ the downward step redraws the middle layers too.
+#
+# The code, from the conditional tables to the gap:
+
+# %%
+show_source(refimpl.consistency.log_conditional_table)
+
+# %%
+show_source(refimpl.consistency.consistency_from_tables)
+
+# %%
+show_source(refimpl.consistency.stationary_consistency)
+
+# %%
+show_source(refimpl.consistency_gap)
 
 # %%
 rec1, gen1 = random_pair(ONE_LAYER, rng, scale=2.0, tied=True)
@@ -278,6 +306,7 @@ KINDS = {
 gaps = {(kind, s): gap_samples(sizes, rng, N_PAIRS, scale=s, tied=tied)
         for kind, (sizes, tied) in KINDS.items() for s in SCALES}
 
+# %%
 print(f"consistency gap KL(pi_q || pi_p) in nats, {N_PAIRS} random pairs each")
 print(f"{'kind':24s}" + "".join(f"| scale {s:g}: median [q10, q90]          " for s in SCALES))
 for kind in KINDS:
@@ -288,18 +317,7 @@ for kind in KINDS:
     print(row)
 
 # %%
-fig, axes = plt.subplots(1, len(SCALES), figsize=(10, 3.4), sharey=True)
-floor = 1e-17                      # |gap| of consistent pairs is rounding noise, ~1e-16
-for ax, s in zip(axes, SCALES, strict=True):
-    for j, kind in enumerate(KINDS):
-        g = np.maximum(np.abs(gaps[kind, s]), floor)
-        ax.scatter(j + 0.12 * rng.standard_normal(g.size), g, s=8, alpha=0.6)
-        ax.hlines(np.median(g), j - 0.3, j + 0.3, color="k")
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(KINDS)), [k.replace(") ", ")\n").replace(", ", "\n") for k in KINDS])
-    ax.set_title(f"weights and biases ~ N(0, {s:g}²)")
-axes[0].set_ylabel(r"gap KL$(\pi_q \| \pi_p)$, nats")
-fig.tight_layout()
+fig = plots.consistency_gaps(gaps, KINDS, SCALES, rng)  # |gap| below 1e-17 (rounding noise) drawn at 1e-17
 save_figure(fig, "03_consistency_gap")
 plt.show()
 
