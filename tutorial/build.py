@@ -3,7 +3,10 @@
 Each tutorial is a jupytext percent file ``tutorial/NN_name.py`` (reviewed as
 code). This script converts each one to ``tutorial/NN_name.ipynb`` and executes
 it top to bottom, so the notebook a student opens carries its outputs, and the
-figures the notebooks save land in ``figures/``. It prints each notebook's name when
+figures the notebooks save land in ``figures/``. Then it writes the student tutorials, with
+the exercise sheets beside them, into ``build/student/`` (each shown source that an exercise
+asks for replaced by a line naming the exercise; :mod:`refimpl.course.student_tutorials`)
+and builds the site. It prints each notebook's name when
 it starts and its time when it ends, and warns (on stderr) about any output that
 shows an absolute path of the machine, such as a displayed ``PosixPath('/home/...')``.
 
@@ -11,6 +14,7 @@ Usage::
 
     python tutorial/build.py            # all notebooks
     python tutorial/build.py 01 02      # only those whose name starts with 01 or 02
+    python tutorial/build.py --student  # only the student tutorials (from the sources, executing nothing)
 """
 
 from __future__ import annotations
@@ -88,7 +92,22 @@ def absolute_paths(nb: nbformat.NotebookNode, extra=()) -> list[tuple[int, str]]
     return found
 
 
+def build_student() -> int:
+    """Write the student tutorials into ``build/student/``; 1 (with the reason) if one would show an answer."""
+    from refimpl.course.student_tutorials import build, relative
+
+    try:
+        for path, note in build():
+            print(f"wrote {relative(path)} ({note})", flush=True)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
 def main(argv) -> int:
+    if argv == ["--student"]:
+        return build_student()
     files = sources(argv)
     if not files:
         print(f"no tutorial matches {argv}", file=sys.stderr)
@@ -107,7 +126,7 @@ def main(argv) -> int:
                   file=sys.stderr, flush=True)
     noun = "notebook" if len(files) == 1 else "notebooks"
     print(f"built {len(files)} {noun} in {time.perf_counter() - total:.1f} s", flush=True)
-    return build_site()
+    return build_student() or build_site()
 
 
 def build_site() -> int:

@@ -5,7 +5,9 @@ files). For each, this writes ``tutorial/exercises/exNN_*.py`` (the percent sour
 and diff) and ``tutorial/exercises/exNN_*.ipynb`` (to open in Jupyter), with every solution
 replaced by ``raise NotImplementedError("<label>: implement ...")`` (see
 :func:`refimpl.course.notebook.strip_solutions`). The output depends on the solutions only,
-so the committed student versions can be checked by writing them again::
+so the committed student versions can be checked by writing them again. Writing them also writes
+the student tutorials, with the sheets beside them, into ``build/student/`` (see
+:mod:`refimpl.course.student_tutorials`)::
 
     python -m refimpl.course.make_exercises           # write the student versions
     python -m refimpl.course.make_exercises --check   # exit 1, naming the files, if they are stale
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from .exercises import NOTEBOOKS
 from .notebook import percent_to_ipynb, strip_solutions
+from .student_tutorials import build as build_student_tutorials
+from .student_tutorials import relative
 
 __all__ = ["EXERCISES_DIR", "SOLUTIONS_DIR", "build", "main", "stale", "student_version"]
 
@@ -82,6 +86,12 @@ def main(argv=None) -> int:
         return 1 if old else 0
     for path in build(args.solutions, args.out):
         print(f"wrote {path.name}")
+    try:
+        for path, note in build_student_tutorials(sheets_dir=args.out):
+            print(f"wrote {relative(path)} ({note})")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
