@@ -182,7 +182,9 @@ def test_course_student_notebook_keeps_the_outputs_of_a_current_executed_tutoria
         replaced += 1
         assert new["cell_type"] == "markdown" and "You write this in exercise" in new["source"]
         assert new["id"] == old["id"] and "outputs" not in new
-    assert replaced == len(_public_answers("01_sigmoid_belief_net"))
+        assert old["cell_type"] == "code" and "".join(old["source"]).startswith("show_source(refimpl.")
+    # the answers the fixture adds, and the tutorial's own shown-code cells of answers
+    assert replaced >= len(_public_answers("01_sigmoid_belief_net"))
     assert st.leaks(st.notebook_lines(student)) == []
     assert st.leaks(st.notebook_lines(reference)) != []  # the reference shows the answers
 

@@ -112,7 +112,7 @@ def answers() -> dict:
     --------
     >>> answers()["3.1"][0][0]
     'refimpl.coupled.transposed_generator'
-    >>> "refimpl.learning._wake" in dict(answers()["4.1"])
+    >>> "refimpl.learning._bernoulli" in dict(answers()["4.1"])
     True
     """
     found = _definitions()
