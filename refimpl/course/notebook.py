@@ -297,13 +297,20 @@ def _import_problem(node) -> str:
 
 def _construct_problem(node) -> str:
     """The first construct in ``node`` that the grader does not run, described, or ``""``."""
+    literal_getattr = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "getattr":
+            name = sub.args[1] if len(sub.args) > 1 else None
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and not name.value.startswith("_"):
+                literal_getattr.add(id(sub.func))
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and sub.id in _BANNED_BUILTINS:
             return f"it uses {sub.id} (line {sub.lineno})"
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "getattr":
-            name = sub.args[1] if len(sub.args) > 1 else None
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str) and not name.value.startswith("_")):
-                return f"it uses getattr with a computed or private name (line {sub.lineno})"
+        if isinstance(sub, ast.Name) and sub.id == "getattr" and id(sub) not in literal_getattr:
+            return f"it uses getattr with a computed or private name (line {sub.lineno})"
+        if isinstance(sub, ast.Attribute) and sub.attr.startswith("_") and not sub.attr.startswith("__") and not (
+                isinstance(sub.value, ast.Name) and sub.value.id in ("self", "cls")):
+            return f"it reads the private attribute {sub.attr} (line {sub.lineno})"
         if isinstance(sub, ast.Attribute):
             attr = sub.attr
             if attr in _BANNED_ATTRIBUTES or (attr.startswith("__") and attr not in _ALLOWED_DUNDERS):

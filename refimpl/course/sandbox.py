@@ -43,7 +43,8 @@ _DENIED_TO_SUBMISSION = ("os.listdir", "os.scandir", "glob.glob", "os.remove", "
                          "os.putenv", "os.unsetenv", "shutil.", "ctypes.dlopen", "ctypes.dlsym", "gc.get_",
                          "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.monitoring",
                          "object.__getattr__", "object.__setattr__", "object.__delattr__", "marshal.", "pickle.",
-                         "exec", "compile", "code.__new__", "function.__new__", "import", "cpython.")
+                         "exec", "compile", "code.__new__", "function.__new__", "import", "cpython.",
+                         "_thread.start_new_thread", "os.register_at_fork", "sys._current_exceptions")
 _FILE_CHANGES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate", "os.utime")
 
 

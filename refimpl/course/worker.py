@@ -225,6 +225,10 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
     """
     if hasattr(os, "setsid"):
         os.setsid()  # a process group of its own: the grader kills the whole group
+    if os.name == "posix":
+        keep = conn.fileno()  # every other inherited descriptor (the fork server's, the resource tracker's) closed
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 16)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     sys.stdout.flush(), sys.stderr.flush()
     os.dup2(log, 1), os.dup2(log, 2)
@@ -268,7 +272,7 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
         sys.stdout.flush(), sys.stderr.flush()
         _send(conn, message)
     sys.stdout.flush(), sys.stderr.flush()
-
+    os._exit(0)  # nothing the submission registered runs at exit
 
 
 def score_notebook(path, exercise_id: str, secret: str = DEFAULT_SECRET) -> dict:
