@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,67 @@ def test_course_report_of_a_missing_function(tmp_path):
     result = grade_exercise(path, "3.3")
     assert result["outcome"] == "missing" and "no function named rbm_joint" in result["message"]
     assert "3.3  rbm_joint" in format_report(path.name, [result])
+
+
+@pytest.mark.parametrize("ex_id", list(answers.FORMS))
+def test_course_correct_answers_of_other_forms_get_full_marks(ex_id, tmp_path):
+    """Module-level helpers, lambdas, computed constants (PI_OVER_8 = np.pi / 8), a small class, recursion:
+    graded in a child process, every one gets all the exercise's points."""
+    what, cells = answers.FORMS[ex_id]
+    path = tmp_path / f"{EXERCISES[ex_id].notebook}.py"
+    path.write_text(answers.notebook(cells))
+    result = grade_exercise(path, ex_id)
+    assert result["outcome"] == "passed" and result["points"] == EXERCISES[ex_id].points, (what, result["message"])
+
+
+def test_course_message_names_the_statement_not_run_and_why(tmp_path):
+    """A function that uses a name set by a top-level statement the grader does not run fails with a message
+    naming that statement, its cell and line, and why it was not run."""
+    cells = ["SCALE = refimpl.numerics.sigmoid(0.0) * 2", answers.RIGHT["2.2"].replace(
+        "return np.einsum", "return SCALE * np.einsum", 1)]
+    path = tmp_path / "ex02_forward_pass_as_inference.py"
+    path.write_text(answers.notebook(cells))
+    result = grade_exercise(path, "2.2")
+    assert result["points"] == 0
+    message = result["checks"][0]["message"]
+    assert "NameError: name 'SCALE' is not defined" in message
+    assert "`SCALE = refimpl.numerics.sigmoid(0.0) * 2` (code cell 2, line 1) was not run: it calls " \
+           "refimpl.numerics.sigmoid" in message
+
+
+def test_course_child_runs_in_its_own_group_and_folder_with_a_read_only_copy(tmp_path):
+    """The child is the leader of a process group of its own and works in a folder that holds only a read-only
+    copy of its submission; stopping it kills the group."""
+    from refimpl.course import grader
+    from refimpl.course.notebook import code_cells
+
+    source = SOLUTIONS_DIR / "ex01_sigmoid_belief_net.py"
+    work = tmp_path / "tmp"
+    work.mkdir()
+    child = grader._Child(grader._context(), source, code_cells(source), EXERCISES["1.1"], work)
+    try:
+        assert child.receive(120, "starting")["kind"] == "started"
+        assert os.getpgid(child.process.pid) == child.process.pid != os.getpgid(0)
+        assert [p.name for p in (work / "work").iterdir()] == [source.name]
+        assert not os.access(work / "work" / source.name, os.W_OK) or os.geteuid() == 0
+        assert stat.S_IMODE((work / "work" / source.name).stat().st_mode) & 0o222 == 0
+        assert stat.S_IMODE((work / "work").stat().st_mode) & 0o222 == 0
+    finally:
+        child.stop()
+    assert not child.process.is_alive()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(child.process.pid, 0)
+
+
+def test_course_records_are_validated():
+    """A record whose exercise, maximum or points do not fit its exercise is refused, not written."""
+    from refimpl.course.worker import result_record, validate_record
+
+    exercise = EXERCISES["2.1"]
+    good = result_record(exercise, "passed", [{"sentence": c.sentence, "points": c.points, "passed": True,
+                                                "message": ""} for c in exercise.checks])
+    assert validate_record(dict(good), exercise)["points"] == 3
+    for change in ({"points": 100}, {"max_points": 100}, {"exercise": "2.2"}, {"outcome": "excellent"},
+                   {"points": 2}, {"points": True}):
+        with pytest.raises(RuntimeError, match="inconsistent record"):
+            validate_record({**good, **change}, exercise)

@@ -25,9 +25,9 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex02_forward_pass_as_inference.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments of this
-# notebook; keep each function's name and arguments, and do not call `refimpl`'s own
-# implementation of the exercise.
+# The grader runs only the imports, the `def`s, classes, lambdas and constants of this
+# notebook, on inputs of its own; keep each function's name and arguments, leave the
+# arguments unchanged, and do not call `refimpl`'s own implementation of the exercise.
 #
 # Conventions: `net.weights[k - 1]` is $W^k$ of shape $(d_k, d_{k-1})$, `net.biases[k - 1]` is
 # $b^k$; batches are rows, so $W^k \mu^{k-1}$ is `mu @ W.T` for `mu` of shape $(B, d_{k-1})$.

@@ -26,9 +26,9 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex04_learning.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments of this
-# notebook; keep each function's name and arguments, and do not call `refimpl`'s own
-# implementation of the exercise.
+# The grader runs only the imports, the `def`s, classes, lambdas and constants of this
+# notebook, on inputs of its own; keep each function's name and arguments, leave the
+# arguments unchanged, and do not call `refimpl`'s own implementation of the exercise.
 #
 # Conventions (tutorial 04): every objective is a log-likelihood to maximise, summed over
 # units and **averaged over the batch**; a gradient is a dict keyed like `pair.params`
