@@ -638,6 +638,17 @@ def rbm_joint(W, b, c):
     V, H = binary_states(W.shape[1]), binary_states(W.shape[0])
     return Table((V @ W.T) @ H.T + (V @ c)[:, None] + (H @ b)[None, :] + HALF * 0).normalised()
 """]),
+    "1.3": ("imports inside the function, of modules no other cell imports", ["""
+def unit_marginals(p, d):
+    import statistics
+    from fractions import Fraction
+    out = np.zeros((len(p), d))
+    for s in range(2**d):
+        for i in range(d):
+            if (s >> i) & 1:
+                out[:, i] += p[:, s] * float(Fraction(1, 1)) * statistics.mean([1.0])
+    return out
+"""]),
     "5.2": ("a loop over classes with a helper and a tuple constant", ["""
 AXES = (0, 1)
 """, """

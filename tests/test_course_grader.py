@@ -272,3 +272,21 @@ def test_course_records_are_validated():
                    {"points": 2}, {"points": True}):
         with pytest.raises(RuntimeError, match="inconsistent record"):
             validate_record({**good, **change}, exercise)
+
+
+def test_course_grade_command_reads_the_secret_and_refuses_a_bad_one(tmp_path, capsys):
+    """--secret-file holds the teacher's seed: the public checks' recorded answers do not carry over; a missing or
+    empty file, or --secret-file with --secret, exits 2 naming the option."""
+    path = tmp_path / "ex02_forward_pass_as_inference.py"
+    shutil.copy(SOLUTIONS_DIR / path.name, path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a seed of the teacher's\n")
+    assert grade.main([str(path), "--exercise", "2.2", "--secret-file", str(secret)]) == 0
+    assert " 2/2  passed" in capsys.readouterr().out
+    (tmp_path / "empty.txt").write_text("\n")
+    for argv, text in (([str(path), "--secret-file", str(tmp_path / "nope.txt")], "--secret-file cannot be read"),
+                       ([str(path), "--secret-file", str(tmp_path / "empty.txt")], "--secret-file must hold a seed"),
+                       ([str(path), "--secret", "a", "--secret-file", str(secret)], "not allowed with")):
+        with pytest.raises(SystemExit) as exit_info:
+            grade.main(argv)
+        assert exit_info.value.code == 2 and text in capsys.readouterr().err

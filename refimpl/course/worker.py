@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import json
 import os
 import pickle
@@ -237,8 +238,8 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
     definitions = extract_definitions(cells, name=display_name)
     for module in definitions.imports:  # the libraries a submission names, imported before the walls rise
         try:
-            __import__(module)
-        except Exception:  # noqa: BLE001 - a failing import is reported when the statement runs
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - not a module (a name imported from one), or reported when it runs
             pass
     from . import sandbox
 
