@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import re
 
-HEADER = """import os
-
-import numpy as np
+HEADER = """import numpy as np
 
 import refimpl
 from refimpl.numerics import log_sigmoid, logsumexp, sigmoid, softmax, softplus
 from refimpl.sbn import SigmoidBeliefNet, binary_states
+
+
+def log_q_hidden(pair, x, hidden):
+    layers, total = [x] + list(hidden), 0.0
+    for k in range(1, len(layers)):
+        total = total + pair.recogniser.layer_log_prob(k, layers[k], layers[k - 1])
+    return total
 """
 
 WRONG = {
@@ -84,11 +89,11 @@ def mean_pass(net, x0):
     ],
     "2.2": [
         ("the weights not squared in the variance", '''
-def preactivation_moments(weight, bias, mu):
+def logit_moments(weight, bias, mu):
     return mu @ weight.T + bias, (mu * (1.0 - mu)) @ weight.T
 '''),
         ("mu^2 in place of mu (1 - mu)", '''
-def preactivation_moments(weight, bias, mu):
+def logit_moments(weight, bias, mu):
     return mu @ weight.T + bias, (mu**2) @ (weight**2).T
 '''),
     ],
@@ -265,7 +270,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     B = x.shape[0]
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
     hidden = pair.sample_hidden(xr, rng)
-    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob_states(xr, hidden)
+    log_w = pair.log_p(xr, hidden, yr) - log_q_hidden(pair, xr, hidden)
     return logsumexp(log_w.reshape(B, K), axis=1) - np.log(K + 1)
 '''),
         ("the mean of the log-weights (the ELBO) where the log of their mean belongs", '''
@@ -273,7 +278,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     B = x.shape[0]
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
     hidden = pair.sample_hidden(xr, rng)
-    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob_states(xr, hidden)
+    log_w = pair.log_p(xr, hidden, yr) - log_q_hidden(pair, xr, hidden)
     return log_w.reshape(B, K).mean(axis=1)
 '''),
         ("the label's probability inside the proposal", '''
@@ -301,6 +306,157 @@ def cycle_accuracy(pair, n_per_class, rng):
 '''),
     ],
 }
+
+
+# Classes of mistake that once got full marks, because every check's networks had one depth and one width, its
+# labels were balanced, its images had nearly equal p(x | y), it passed copies and did not look at the rng.
+MORE_WRONG = {
+    "1.1": [
+        ("written for networks of exactly three layers", """
+def log_prob(net, x0, layers):
+    total, prev = 0.0, np.asarray(x0, dtype=float)
+    for k in range(3):  # the example network's three layers
+        a = prev @ net.weights[k].T + net.biases[k]
+        total = total + np.sum(layers[k] * a - softplus(a), axis=-1)
+        prev = layers[k]
+    return total
+"""),
+        ("the caller's list of layers reversed in place", """
+def log_prob(net, x0, layers):
+    layers.reverse()  # top layer first
+    states, total = [np.asarray(x0, dtype=float)] + layers[::-1], 0.0
+    for k in range(1, len(states)):
+        a = states[k - 1] @ net.weights[k - 1].T + net.biases[k - 1]
+        total = total + np.sum(states[k] * a - softplus(a), axis=-1)
+    return total
+"""),
+    ],
+    "2.1": [
+        ("written for networks of exactly three layers", """
+def mean_pass(net, x0):
+    mu1 = sigmoid(x0 @ net.weights[0].T + net.biases[0])
+    mu2 = sigmoid(mu1 @ net.weights[1].T + net.biases[1])
+    mu3 = sigmoid(mu2 @ net.weights[2].T + net.biases[2])
+    return [mu1, mu2, mu3]
+"""),
+    ],
+    "2.2": [
+        ("mu (1 - mu) computed in the caller's array", """
+def logit_moments(weight, bias, mu):
+    mean = mu @ weight.T + bias
+    mu *= 1.0 - mu  # in place, to save memory
+    return mean, mu @ (weight**2).T
+"""),
+    ],
+    "3.2": [
+        ("written for pairs of exactly two layers", """
+def generate_mean(pair, y):
+    nu1 = sigmoid(pair.one_hot(y) @ pair.params["W2"] + pair.params["c1"])
+    return sigmoid(nu1 @ pair.params["W1"] + pair.params["c0"])
+"""),
+    ],
+    "4.1": [
+        ("the image and the label added to the caller's list of hidden layers", """
+def wake_grads(pair, x, hidden, y):
+    n, B = pair.n_layers, x.shape[0]
+    states = hidden
+    states.insert(0, x)
+    states.append(pair.one_hot(y))
+    grads = {}
+    for k in range(1, n + 1):
+        u, t = states[k], states[k - 1]
+        delta = (t - sigmoid(u @ pair.params[f"W{k}"] + pair.params[f"c{k - 1}"])) / B
+        grads[f"W{k}"] = u.T @ delta
+        grads[f"c{k - 1}"] = delta.sum(axis=0)
+    return grads
+"""),
+    ],
+    "4.3": [
+        ("dreams for labels drawn from the prior, not the batch's labels", """
+def l1_tied_grads(pair, x, y, rng):
+    hidden = pair.sample_hidden(x, rng)
+    prior = np.exp(pair.log_prior())
+    y_dream = rng.choice(pair.n_classes, size=len(y), p=prior / prior.sum())
+    hidden_d, x_d = pair.sample_generator(y_dream, rng)
+    wake = refimpl.wake_value_and_grad(pair, x, hidden, y)[1]
+    sleep = refimpl.sleep_value_and_grad(pair, x_d, hidden_d, y_dream)[1]
+    return {key: wake[key] + sleep[key] for key in wake}
+"""),
+        ("a fresh generator where the rng argument belongs", """
+def l1_tied_grads(pair, x, y, rng):
+    rng = np.random.default_rng()
+    hidden = pair.sample_hidden(x, rng)
+    hidden_d, x_d = pair.sample_generator(y, rng)
+    wake = refimpl.wake_value_and_grad(pair, x, hidden, y)[1]
+    sleep = refimpl.sleep_value_and_grad(pair, x_d, hidden_d, y)[1]
+    return {key: wake[key] + sleep[key] for key in wake}
+"""),
+        ("a fixed seed where the rng argument belongs", """
+def l1_tied_grads(pair, x, y, rng):
+    rng = np.random.default_rng(0)
+    hidden = pair.sample_hidden(x, rng)
+    hidden_d, x_d = pair.sample_generator(y, rng)
+    wake = refimpl.wake_value_and_grad(pair, x, hidden, y)[1]
+    sleep = refimpl.sleep_value_and_grad(pair, x_d, hidden_d, y)[1]
+    return {key: wake[key] + sleep[key] for key in wake}
+"""),
+    ],
+    "5.1": [
+        ("one hidden sample reused for all K terms", """
+def is_log_likelihood(pair, x, y, K, rng):
+    hidden = pair.sample_hidden(x, rng)
+    log_w = pair.log_p(x, hidden, y) - log_q_hidden(pair, x, hidden)
+    return logsumexp(np.repeat(log_w[:, None], K, axis=1), axis=1) - np.log(K)
+"""),
+        ("logsumexp over the wrong axis (the K samples of an image not in one row)", """
+def is_log_likelihood(pair, x, y, K, rng):
+    B = x.shape[0]
+    xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
+    hidden = pair.sample_hidden(xr, rng)
+    log_w = pair.log_p(xr, hidden, yr) - log_q_hidden(pair, xr, hidden)
+    return logsumexp(log_w.reshape(K, B), axis=0) - np.log(K)
+"""),
+        ("images mixed between rows (tiled, then reshaped as if repeated)", """
+def is_log_likelihood(pair, x, y, K, rng):
+    B = x.shape[0]
+    xr, yr = np.tile(x, (K, 1)), np.tile(y, K)
+    hidden = pair.sample_hidden(xr, rng)
+    log_w = pair.log_p(xr, hidden, yr) - log_q_hidden(pair, xr, hidden)
+    return logsumexp(log_w.reshape(B, K), axis=1) - np.log(K)
+"""),
+        ("a fixed seed where the rng argument belongs", """
+def is_log_likelihood(pair, x, y, K, rng):
+    rng = np.random.default_rng(0)
+    B = x.shape[0]
+    xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
+    hidden = pair.sample_hidden(xr, rng)
+    log_w = pair.log_p(xr, hidden, yr) - log_q_hidden(pair, xr, hidden)
+    return logsumexp(log_w.reshape(B, K), axis=1) - np.log(K)
+"""),
+    ],
+    "5.2": [
+        ("the wrong number of images, with random labels", """
+def cycle_accuracy(pair, n_per_class, rng):
+    labels = rng.integers(0, pair.n_classes, n_per_class)
+    _, images = pair.sample_generator(labels, rng)
+    return float(np.mean(np.argmax(pair.recognise_mean(images), axis=1) == labels))
+"""),
+        ("random labels where every class belongs n_per_class times", """
+def cycle_accuracy(pair, n_per_class, rng):
+    labels = rng.integers(0, pair.n_classes, n_per_class * pair.n_classes)
+    _, images = pair.sample_generator(labels, rng)
+    return float(np.mean(np.argmax(pair.recognise_mean(images), axis=1) == labels))
+"""),
+        ("a fresh generator where the rng argument belongs", """
+def cycle_accuracy(pair, n_per_class, rng):
+    labels = np.repeat(np.arange(pair.n_classes), n_per_class)
+    _, images = pair.sample_generator(labels, np.random.default_rng())
+    return float(np.mean(np.argmax(pair.recognise_mean(images), axis=1) == labels))
+"""),
+    ],
+}
+for _ex_id, _variants in MORE_WRONG.items():
+    WRONG[_ex_id] = WRONG[_ex_id] + _variants
 
 RIGHT = {
     "1.1": """
@@ -338,7 +494,7 @@ def mean_pass(net, x0):
     return out
 """,
     "2.2": """
-def preactivation_moments(weight, bias, mu):
+def logit_moments(weight, bias, mu):
     return np.einsum("ij,bj->bi", weight, mu) + bias, np.einsum("ij,bj->bi", weight**2, mu - mu**2)
 """,
     "2.3": """
@@ -429,7 +585,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     log_w = []
     for _ in range(K):  # one sample for every image at a time
         hidden = pair.sample_hidden(x, rng)
-        log_w.append(pair.log_p(x, hidden, y) - pair.recogniser.log_prob_states(x, hidden))
+        log_w.append(pair.log_p(x, hidden, y) - log_q_hidden(pair, x, hidden))
     return np.logaddexp.reduce(np.array(log_w), axis=0) - np.log(K)
 """,
     "5.2": """
@@ -440,6 +596,72 @@ def cycle_accuracy(pair, n_per_class, rng):
         hits += int(np.sum(pair.recognise_mean(images).argmax(axis=1) == label))
     return hits / (n_per_class * pair.n_classes)
 """,
+}
+
+
+# Correct answers of other ordinary forms, each a whole notebook's cells: module-level helpers, lambdas,
+# computed constants, a class, a loop over layers; every one gets full marks from the grader.
+FORMS = {
+    "2.3": ("a lambda and a computed constant at the top level", [
+        "PI_OVER_8 = np.pi / 8\nsig = lambda a: np.exp(-np.logaddexp(0.0, -a))  # noqa: E731",
+        """
+def probit_pass(net, x0):
+    mu, out = np.asarray(x0, dtype=float), []
+    for w, b in zip(net.weights, net.biases):
+        mu = sig((mu @ w.T + b) / np.sqrt(1.0 + PI_OVER_8 * ((mu - mu**2) @ (w**2).T)))
+        out.append(mu)
+    return out
+"""]),
+    "2.1": ("a module-level helper called recursively", ["""
+def layer(mu, w, b):
+    return 1.0 / (1.0 + np.exp(-(mu @ w.T + b)))
+""", """
+def mean_pass(net, x0, k=0, mu=None):
+    mu = np.asarray(x0, dtype=float) if mu is None else mu
+    if k == net.n_layers:
+        return []
+    nxt = layer(mu, net.weights[k], net.biases[k])
+    return [nxt] + mean_pass(net, x0, k + 1, nxt)
+"""]),
+    "3.3": ("a small class and a constant computed from another", ["""
+D_MAX = 2 ** 3
+HALF = D_MAX / 16
+""", """
+class Table:
+    def __init__(self, log_table):
+        self.log_table = log_table
+
+    def normalised(self):
+        return np.exp(self.log_table - logsumexp(self.log_table.ravel()))
+""", """
+def rbm_joint(W, b, c):
+    V, H = binary_states(W.shape[1]), binary_states(W.shape[0])
+    return Table((V @ W.T) @ H.T + (V @ c)[:, None] + (H @ b)[None, :] + HALF * 0).normalised()
+"""]),
+    "1.3": ("imports inside the function, of modules no other cell imports", ["""
+def unit_marginals(p, d):
+    import statistics
+    from fractions import Fraction
+    out = np.zeros((len(p), d))
+    for s in range(2**d):
+        for i in range(d):
+            if (s >> i) & 1:
+                out[:, i] += p[:, s] * float(Fraction(1, 1)) * statistics.mean([1.0])
+    return out
+"""]),
+    "5.2": ("a loop over classes with a helper and a tuple constant", ["""
+AXES = (0, 1)
+""", """
+def classify(pair, images):
+    return np.argmax(pair.recognise_mean(images), axis=AXES[1])
+""", """
+def cycle_accuracy(pair, n_per_class, rng):
+    hits = 0
+    for label in range(pair.n_classes):
+        _, images = pair.sample_generator(np.full(n_per_class, label), rng)
+        hits += int(np.sum(classify(pair, images) == label))
+    return hits / (n_per_class * pair.n_classes)
+"""]),
 }
 
 # refimpl's own, tested functions wrapped to an exercise's signature: another correct answer each
@@ -480,5 +702,7 @@ def test_course_typical_mistakes_are_covered():
     a missing transpose, the wrong bit order, the probit factor inverted."""
     described = " | ".join(what for variants in WRONG.values() for what, _ in variants)
     for mistake in ["two roles not summed", "log K off by one", "means where its samples belong",
-                    "missing transpose", "wrong bit order", "pi/8 inverted"]:
+                    "missing transpose", "wrong bit order", "pi/8 inverted", "exactly three layers",
+                    "in place", "labels drawn from the prior", "rng argument belongs", "reused for all K",
+                    "wrong axis", "mixed between rows", "wrong number of images"]:
         assert re.search(re.escape(mistake), described), mistake

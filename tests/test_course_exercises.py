@@ -20,7 +20,7 @@ import refimpl
 from refimpl.course import make_exercises
 from refimpl.course.exercises import EXERCISES, NOTEBOOKS
 from refimpl.course.make_exercises import EXERCISES_DIR, SOLUTIONS_DIR
-from refimpl.course.notebook import BEGIN, END, split_percent, strip_solutions
+from refimpl.course.notebook import BEGIN, END, read_percent, strip_solutions
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_course_strip_solutions_handles_every_marker():
     assert 'raise NotImplementedError("M0: implement f")' in out and "return x + y" not in out
     assert "shown = 1" in out and "answer = 42" not in out and "worked answer" not in out
     assert "last = 2" in out and "# ### BEGIN SOLUTION in prose" in out
-    assert [c.kind for c in split_percent(out)[1]] == ["markdown", "code", "code", "code"]
+    assert [c.cell_type for c in read_percent(out).cells] == ["markdown", "code", "code", "code"]
 
 
 @pytest.mark.parametrize(("text", "match"), [

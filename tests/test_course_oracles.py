@@ -99,20 +99,46 @@ def test_course_calling_refimpl_for_the_exercise_scores_zero():
     assert {"mean_pass", "forward_marginals"} <= called_names(*_function("2.1", source))
 
 
-def test_course_extraction_runs_definitions_only(tmp_path):
-    """The grader keeps imports, defs, classes and literal constants; a top-level loop, call or check is left out."""
-    source = ("# %%\nimport math\nSEED = 3\nrng = object()\nwhile True:\n    pass\n\n"
-              "# %%\nprint('never')\nassert False\n%matplotlib inline\n"
-              "def f(x):\n    return math.sqrt(x) + SEED\n\n# %% [markdown]\n# def g(): text, not code\n")
+def test_course_extraction_runs_definitions_and_constants_only(tmp_path):
+    """The grader keeps imports, defs, classes, lambdas and constants computed with numpy or math; a top-level
+    loop, call or check is left out, and each statement left out is listed with its place and the reason."""
+    source = ("# %%\nimport math\nimport numpy as np\nSEED = 3\nPI_OVER_8 = np.pi / 8\nROOT = math.sqrt(2.0)\n"
+              "sig = lambda a: 1.0 / (1.0 + np.exp(-a))\nrng = object()\nwhile True:\n    pass\n\n"
+              "# %%\nprint('never')\nassert False\n%matplotlib inline\nmine = f(SEED)\ngap = mine - 1\n"
+              "def f(x):\n    return math.sqrt(x) + SEED + sig(0.0) + PI_OVER_8 * 0\n\n"
+              "# %% [markdown]\n# def g(): text, not code\n")
     path = tmp_path / "ex01_example.py"
     path.write_text(source)
-    code, problems = extract_definitions(code_cells(path))
+    definitions = extract_definitions(code_cells(path))
     namespace = {"__name__": SUBMISSION}
-    for statement in code:
+    for statement, _ in definitions.code:
         exec(statement, namespace)
-    assert not problems and namespace["f"](4.0) == 5.0 and "rng" not in namespace and "g" not in namespace
-    _, problems = extract_definitions(["def broken(:\n    pass"])
-    assert problems and problems[0].startswith("cell 1 does not parse")
+    assert not definitions.problems and namespace["f"](4.0) == 5.5 and "g" not in namespace
+    assert namespace["PI_OVER_8"] == np.pi / 8 and namespace["ROOT"] == np.sqrt(2.0)
+    assert "rng" not in namespace and "mine" not in namespace and "gap" not in namespace
+    skipped = {s.text: s for s in definitions.skipped}
+    assert "it calls object" in skipped["rng = object()"].reason
+    assert "loop" in skipped["while True:"].reason and "check" in skipped["assert False"].reason
+    assert "it uses mine" in skipped["gap = mine - 1"].reason
+    assert definitions.why_undefined("gap").startswith("`gap = mine - 1` (code cell 2, line 5) was not run")
+    problems = extract_definitions(["def broken(:\n    pass"]).problems
+    assert problems and problems[0].startswith("code cell 1 does not parse")
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("import os\ndef f():\n    return 1", "it imports os"),
+    ("def f():\n    return eval('1')", "it uses eval"),
+    ("def f():\n    return open('x').read()", "it uses open"),
+    ("import refimpl\ndef f():\n    return getattr(refimpl, 'mean' + '_pass')", "getattr with a computed"),
+    ("def f():\n    return f.__globals__", "attribute __globals__"),
+    ("import refimpl\ndef f():\n    return refimpl.course.registry", "attribute course"),
+    ("from refimpl.learning import _wake\ndef f():\n    return 1", "private name"),
+    ("import numpy as np\nnp.allclose = lambda *a, **k: True\ndef f():\n    return 1", "assigns to an attribute"),
+])
+def test_course_extraction_names_what_it_does_not_run(source, reason):
+    """A statement that reaches beyond the submission's own code is not run, and the reason says what it uses."""
+    definitions = extract_definitions([source])
+    assert definitions.skipped and reason in definitions.skipped[0].reason, definitions.skipped
 
 
 def test_course_monte_carlo_checks_use_fixed_seeds():

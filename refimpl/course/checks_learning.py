@@ -23,67 +23,77 @@ from .oracles import (
     gradient_dict,
     mean_pass_log_softmax,
     random_pair,
+    random_sizes,
     recogniser_log_q,
     recogniser_log_q_hidden,
     theta_of,
     within_standard_errors,
 )
-from .registry import Check, CheckFailed, Exercise, compare, require
+from .registry import Call, Check, CheckFailed, Exercise, compare, require
 
 NOTEBOOK = "ex04_learning"
 GRAD_FORBIDDEN = ("l1_step_grads", "l2_step_grads", "rws_step_grads", "central_differences", "max_discrepancy")
 N_STEPS = 1000  # stochastic steps averaged in 4.3
+Z = 5.0  # standard errors a Monte Carlo average may be off
 
 
-def _case(seed: int, sizes, batch: int = 4):
+def _case(rng, sizes, batch: int = 4):
     """A random float64 pair, binary images, labels and hidden states of the recogniser's layers."""
-    pair = random_pair(sizes, seed, scale=0.8)
-    rng = np.random.default_rng(seed + 1)
+    pair = random_pair(sizes, rng, scale=0.8, prior_scale=1.0)
     x = rng.integers(0, 2, (batch, sizes[0])).astype(np.float64)
     hidden = [rng.integers(0, 2, (batch, d)).astype(np.float64) for d in sizes[1:-1]]
     return pair, x, hidden, rng.integers(0, sizes[-1], batch)
 
 
-def _against_differences(got, pair, objective, what: str):
-    theta = theta_of(pair)
-    expected = central_differences(lambda: objective(theta), theta)
+def _sizes(rng, square: bool):
+    """A pair of two to four layers: rectangular, or square (where a missing transpose keeps the shapes)."""
+    if square:
+        return (int(rng.integers(3, 5)),) * (int(rng.choice([3, 4])) + 1)
+    sizes = random_sizes(rng, widths=(2, 5))
+    while len(set(sizes)) < 3:
+        sizes = random_sizes(rng, widths=(2, 5))
+    return sizes
+
+
+def _name(pair) -> str:
+    return "-".join(map(str, pair.sizes))
+
+
+def _against_differences(got, pair, expected, what: str):
     got = gradient_dict(got, pair, what)
     for key in pair.params:
         compare(got[key], expected[key], f"{what}, entry {key!r}", atol=1e-6, rtol=1e-5)
 
 
-def _shapes(func, make_args, what):
-    pair, *args = make_args()
-    gradient_dict(func(pair, *args), pair, what)
-
-
-CASES = [(131, (6, 4, 3, 2)), (132, (4, 4, 4, 4))]  # rectangular, and square (a missing transpose keeps the shapes)
+def _differences(pair, objective):
+    theta = theta_of(pair)
+    return central_differences(lambda: objective(theta), theta)
 
 
 # ------------------------------------------------------------------ 4.1 wake (L1)
-def _wake(func, case_index):
-    seed, sizes = CASES[case_index]
-    pair, x, hidden, y = _case(seed, sizes)
-    n, onehot = len(sizes) - 1, np.eye(sizes[-1])[y]
-    _against_differences(func(pair, x, [h.copy() for h in hidden], y), pair,
-                         lambda th: float(np.mean(generator_log_p(th, n, x, hidden, onehot))),
-                         f"the wake gradient on the {'-'.join(map(str, sizes))} pair")
+def _wake(rng, square):
+    pair, x, hidden, y = _case(rng, _sizes(rng, square))
+    n, onehot = pair.n_layers, np.eye(pair.n_classes)[y]
+    expected = _differences(pair, lambda th: float(np.mean(generator_log_p(th, n, x, hidden, onehot))))
+    _against_differences((yield Call((pair, x, hidden, y))), pair, expected,
+                         f"the wake gradient on the {_name(pair)} pair")
+
+
+def _shapes(rng, what):
+    pair, x, hidden, y = _case(rng, _sizes(rng, False))
+    gradient_dict((yield Call((pair, x, hidden, y))), pair, what)
 
 
 # ----------------------------------------------------------------- 4.2 sleep (L1)
-def _sleep(func, case_index):
-    seed, sizes = CASES[case_index]
-    pair, x, hidden, y = _case(seed + 5, sizes)
-    n = len(sizes) - 1
-    _against_differences(func(pair, x, [h.copy() for h in hidden], y), pair,
-                         lambda th: float(np.mean(recogniser_log_q(th, n, x, hidden, y))),
-                         f"the sleep gradient on the {'-'.join(map(str, sizes))} pair")
+def _sleep(rng, square):
+    pair, x, hidden, y = _case(rng, _sizes(rng, square))
+    n = pair.n_layers
+    expected = _differences(pair, lambda th: float(np.mean(recogniser_log_q(th, n, x, hidden, y))))
+    _against_differences((yield Call((pair, x, hidden, y))), pair, expected,
+                         f"the sleep gradient on the {_name(pair)} pair")
 
 
 # ------------------------------------------------------ 4.3 the tied step (L1)
-_STEP_CACHE: dict = {}
-
-
 def _expected_step(pair, x, y) -> dict:
     r"""E over h ~ q(h|x) of grad G plus E over (h', x') ~ p(h', x'|y) of grad R, by enumeration.
 
@@ -118,53 +128,56 @@ def _expected_step(pair, x, y) -> dict:
     return central_differences(lambda: objective(theta), theta)
 
 
-def _step_samples(func):
-    """N_STEPS gradients of the student's step on one tied pair (cached for the exercise's checks)."""
-    if _STEP_CACHE.get("func") is func:
-        return _STEP_CACHE["result"]
-    pair = random_pair((4, 3, 2), 141, scale=1.2)
-    x = np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float64)
-    y = np.array([0, 1, 1, 0])
-    before = theta_of(pair)
+def _step_case(rng, batch: int = 5):
+    """A tied pair of two or three layers with a prior far from uniform, and labels far from balanced."""
+    sizes = random_sizes(rng, depths=(2, 3), widths=(2, 3), top=3)
+    pair = random_pair(sizes, rng, scale=1.2, prior_scale=1.5)
+    x = rng.integers(0, 2, (batch, sizes[0])).astype(np.float64)
+    major = int(rng.integers(0, 3))
+    y = np.where(rng.random(batch) < 0.8, major, rng.integers(0, 3, batch))
+    return pair, x, y
+
+
+def _step_shapes_and_rng(rng):
+    pair, x, y = _step_case(rng, batch=40)
+    seed = int(rng.integers(2**32))
+    first = gradient_dict((yield Call((pair, x, y, np.random.default_rng(seed)))), pair, "l1_tied_grads")
+    again = gradient_dict((yield Call((pair, x, y, np.random.default_rng(seed)))), pair, "l1_tied_grads")
+    other = gradient_dict((yield Call((pair, x, y, np.random.default_rng(seed + 1)))), pair, "l1_tied_grads")
+    require(all(np.array_equal(first[k], again[k]) for k in first),
+            "two calls with generators of the same seed gave different gradients: draw every random number from "
+            "the rng argument")
+    require(any(not np.array_equal(first[k], other[k]) for k in first),
+            "calls with generators of different seeds gave the same gradient: the samples must come from the rng "
+            "argument")
+
+
+def _step_expectation(rng, prefixes):
+    pair, x, y = _step_case(rng)
+    expected = _expected_step(pair, x, y)
+    base = int(rng.integers(2**32))
     samples = {key: [] for key in pair.params}
     for i in range(N_STEPS):
-        grads = gradient_dict(func(pair, x.copy(), y.copy(), np.random.default_rng([142, i])), pair,
+        grads = gradient_dict((yield Call((pair, x, y, np.random.default_rng([base, i])))), pair,
                               "the step's gradient")
         for key in samples:
             samples[key].append(grads[key])
-    changed = [key for key in pair.params if not np.array_equal(pair.params[key], before[key])]
-    require(not changed, f"l1_tied_grads changed the pair's parameters {changed}; it should only return gradients")
-    result = ({key: np.array(v) for key, v in samples.items()}, _expected_step(pair, x, y))
-    _STEP_CACHE.update(func=func, result=result)
-    return result
-
-
-def _step_shapes(func):
-    pair = random_pair((4, 3, 2), 143, scale=1.2)
-    x, y = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], dtype=np.float64), np.array([0, 1])
-    gradient_dict(func(pair, x, y, np.random.default_rng(144)), pair, "l1_tied_grads")
-
-
-def _step_expectation(func, prefixes):
-    samples, expected = _step_samples(func)
     for key in samples:
         if key[0] in prefixes:
-            within_standard_errors(samples[key], expected[key], f"the gradient for {key!r}")
+            within_standard_errors(np.array(samples[key]), expected[key], f"the gradient for {key!r}", z=Z)
 
 
 # ------------------------------------------------------------------ 4.4 L0 backward
-def _l0(func, case_index):
-    seed, sizes = CASES[case_index]
-    pair, x, _, y = _case(seed + 7, sizes, batch=5)
-    n = len(sizes) - 1
-    _against_differences(func(pair, x.copy(), y.copy()), pair,
-                         lambda th: float(np.mean(mean_pass_log_softmax(th, n, x)[np.arange(len(y)), y])),
-                         f"the L0 gradient on the {'-'.join(map(str, sizes))} pair")
+def _l0(rng, square):
+    pair, x, _, y = _case(rng, _sizes(rng, square), batch=5)
+    n = pair.n_layers
+    expected = _differences(pair, lambda th: float(np.mean(mean_pass_log_softmax(th, n, x)[np.arange(len(y)), y])))
+    _against_differences((yield Call((pair, x, y))), pair, expected, f"the L0 gradient on the {_name(pair)} pair")
 
 
-def _no_generator_part(func):
-    pair, x, _, y = _case(133, (6, 4, 3, 2))
-    grads = gradient_dict(func(pair, x, y), pair, "l0_grads")
+def _no_generator_part(rng):
+    pair, x, _, y = _case(rng, _sizes(rng, False))
+    grads = gradient_dict((yield Call((pair, x, y))), pair, "l0_grads")
     nonzero = [key for key in grads if key[0] == "c" and np.any(grads[key] != 0)]
     if nonzero:
         raise CheckFailed(f"L0 depends on the recogniser only, but the gradient for {nonzero} is not zero")
@@ -176,11 +189,11 @@ EXERCISES = [
         hint="L1: implement the gradient of the wake term G = mean log p(x, h | y), fixed states",
         checks=(
             Check("Check that wake_grads returns gradients shaped like the pair's parameters", 1,
-                  lambda func: _shapes(func, lambda: _case(*CASES[0]), "wake_grads")),
+                  lambda rng: _shapes(rng, "wake_grads")),
             Check("Check that the wake gradient matches central differences of log p(x, h | y) (L1), "
-                  "rectangular pair", 1, lambda func: _wake(func, 0)),
+                  "rectangular pair of two to four layers", 1, lambda rng: _wake(rng, False)),
             Check("Check that the wake gradient matches central differences on a square pair, where a missing "
-                  "transpose keeps the shapes", 1, lambda func: _wake(func, 1)),
+                  "transpose keeps the shapes", 1, lambda rng: _wake(rng, True)),
         ),
         forbidden=("wake_value_and_grad",) + GRAD_FORBIDDEN,
     ),
@@ -189,11 +202,11 @@ EXERCISES = [
         hint="L1: implement the gradient of the sleep term R = mean log q(h, y | x), fixed states",
         checks=(
             Check("Check that sleep_grads returns gradients shaped like the pair's parameters", 1,
-                  lambda func: _shapes(func, lambda: _case(*CASES[0]), "sleep_grads")),
+                  lambda rng: _shapes(rng, "sleep_grads")),
             Check("Check that the sleep gradient matches central differences of log q(h, y | x) (L1), "
-                  "rectangular pair", 1, lambda func: _sleep(func, 0)),
+                  "rectangular pair of two to four layers", 1, lambda rng: _sleep(rng, False)),
             Check("Check that the sleep gradient matches central differences on a square pair", 1,
-                  lambda func: _sleep(func, 1)),
+                  lambda rng: _sleep(rng, True)),
         ),
         forbidden=("sleep_value_and_grad",) + GRAD_FORBIDDEN,
     ),
@@ -201,12 +214,13 @@ EXERCISES = [
         id="4.3", notebook=NOTEBOOK, function="l1_tied_grads", label="L1", title="one wake-sleep step, tied",
         hint="L1: implement one wake-sleep step of the tied pair, the two roles of W^k summed",
         checks=(
-            Check("Check that l1_tied_grads returns gradients shaped like the pair's parameters", 1, _step_shapes),
+            Check("Check that l1_tied_grads returns gradients shaped like the pair's parameters, drawn from its rng: "
+                  "the same seed gives the same gradient, another seed another", 1, _step_shapes_and_rng),
             Check(f"Check that, averaged over {N_STEPS} steps, the gradient of each shared W^k matches the exact "
                   "expected wake plus sleep gradient (enumeration; 5 standard errors)", 2,
-                  lambda func: _step_expectation(func, "W")),
+                  lambda rng: _step_expectation(rng, "W")),
             Check(f"Check that, averaged over {N_STEPS} steps, the gradients of the biases b and c match their exact "
-                  "expectations (enumeration; 5 standard errors)", 1, lambda func: _step_expectation(func, "bc")),
+                  "expectations (enumeration; 5 standard errors)", 1, lambda rng: _step_expectation(rng, "bc")),
         ),
         forbidden=GRAD_FORBIDDEN,
     ),
@@ -217,9 +231,9 @@ EXERCISES = [
             Check("Check that l0_grads returns gradients shaped like the pair's parameters, zero for the generator",
                   1, _no_generator_part),
             Check("Check that the L0 gradient matches central differences of the mean pass's log q~(y | x), "
-                  "rectangular pair", 1, lambda func: _l0(func, 0)),
+                  "rectangular pair of two to four layers", 1, lambda rng: _l0(rng, False)),
             Check("Check that the L0 gradient matches central differences on a square pair, where a missing "
-                  "transpose keeps the shapes", 1, lambda func: _l0(func, 1)),
+                  "transpose keeps the shapes", 1, lambda rng: _l0(rng, True)),
         ),
         forbidden=("l0_value_and_grad",) + GRAD_FORBIDDEN,
     ),

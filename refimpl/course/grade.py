@@ -7,9 +7,14 @@ answer)::
     python -m refimpl.course.grade tutorial/exercises/ex02_forward_pass_as_inference.ipynb
 
 A teacher grades a folder of submissions (one sub-folder per student, or files named
-``<student>_exNN_*.ipynb``) into ``grades.csv`` and ``grades.json``::
+``<student>_exNN_*.ipynb``) into ``grades.csv`` (one row per student and exercise, and a total
+per student), ``grades.json`` and ``feedback/<student>.md``, in a folder outside the
+submissions; ``--students`` names the class list (one name per line), so that a student who
+handed in nothing appears with zero points, "no submission"; ``--secret-file`` (or
+``--secret``) holds the teacher's seed, so the inputs of the checks differ from those the
+students could see::
 
-    python -m refimpl.course.grade submissions/ --out grades/
+    python -m refimpl.course.grade submissions/ --out grades/ --students class.txt --secret-file ~/secret.txt
 
 Every exercise runs in its own process with a time limit (``--time-limit``, seconds): an
 endless loop or a crash costs that exercise's points and nothing else.
@@ -22,7 +27,8 @@ import sys
 from pathlib import Path
 
 from .exercises import EXERCISES
-from .grader import TIME_LIMIT, format_report, grade_folder, grade_notebook
+from .grader import TIME_LIMIT, format_report, grade_folder, grade_notebook, read_class_list
+from .worker import DEFAULT_SECRET
 
 __all__ = ["main"]
 
@@ -41,8 +47,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m refimpl.course.grade",
                                      description="Grade exercise notebooks: one notebook, or a folder of submissions.")
     parser.add_argument("path", type=Path, nargs="?", help="a notebook (.ipynb or .py), or a folder of submissions")
-    parser.add_argument("--out", type=Path, default=Path("."),
-                        help="folder for grades.csv and grades.json when grading a folder (default: here)")
+    parser.add_argument("--out", type=Path,
+                        help="folder for grades.csv, grades.json and feedback/ (required when grading a folder; "
+                             "outside the submissions)")
+    parser.add_argument("--students", type=Path, metavar="FILE",
+                        help="class list, one student per line: who handed in nothing gets 0, 'no submission'")
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument("--secret", help="the teacher's seed for the checks' inputs (default: the public one)")
+    secret.add_argument("--secret-file", type=Path, metavar="FILE", help="a file holding the teacher's seed")
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT,
                         help=f"seconds each exercise may take (default {TIME_LIMIT:g})")
     parser.add_argument("--exercise", action="append", choices=list(EXERCISES), metavar="ID",
@@ -57,18 +69,42 @@ def main(argv=None) -> int:
         parser.error("give a notebook or a folder of submissions (or --list)")
     if args.time_limit <= 0:
         parser.error(f"--time-limit must be a positive number of seconds; got {args.time_limit:g}")
+    secret_value = args.secret if args.secret is not None else DEFAULT_SECRET
+    if args.secret_file is not None:
+        try:
+            secret_value = args.secret_file.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            parser.error(f"--secret-file cannot be read: {err.strerror} ({args.secret_file})")
+        if not secret_value:
+            parser.error(f"--secret-file must hold a seed; {args.secret_file} is empty")
     if args.path.is_dir():
         if args.exercise:
             parser.error("--exercise applies to one notebook; a folder is graded on every exercise")
-        report = grade_folder(args.path, args.out, args.time_limit,
-                              progress=lambda text: print(text, file=sys.stderr, flush=True))
+        if args.out is None:
+            parser.error("--out is required when grading a folder: a folder for the grades, outside the "
+                         "submissions and outside the project (the grades are students' data)")
+        students = None
+        if args.students is not None:
+            try:
+                students = read_class_list(args.students)
+            except (OSError, UnicodeDecodeError) as err:
+                parser.error(f"--students cannot be read: {err} ({args.students})")
+        try:
+            report = grade_folder(args.path, args.out, args.time_limit, students=students, secret=secret_value,
+                                  progress=lambda text: print(text, file=sys.stderr, flush=True))
+        except ValueError as err:
+            parser.error(str(err).replace("out_dir", "--out"))
         print(_summary(report))
-        print(f"wrote {report['csv']} and {report['json']}")
+        off_list = [s for s, e in report["students"].items() if e["on_class_list"] is False]
+        if off_list:
+            print(f"not on the class list (graded all the same): {', '.join(off_list)}")
+        print(f"wrote {report['csv']}, {report['json']} and {len(report['feedback'])} feedback files in "
+              f"{report['feedback'][0].parent if report['feedback'] else args.out}")
         return 0
     if not args.path.is_file():
         parser.error(f"{args.path} is neither a notebook nor a folder")
     try:
-        results = grade_notebook(args.path, args.exercise, args.time_limit)
+        results = grade_notebook(args.path, args.exercise, args.time_limit, secret=secret_value)
     except ValueError as err:
         parser.error(str(err))
     print(format_report(args.path.name, results))

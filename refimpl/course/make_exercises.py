@@ -11,6 +11,9 @@ the student tutorials, with the sheets beside them, into ``build/student/`` (see
 
     python -m refimpl.course.make_exercises           # write the student versions
     python -m refimpl.course.make_exercises --check   # exit 1, naming the files, if they are stale
+    python -m refimpl.course.make_exercises --nbgrader DIR   # the sheets as an nbgrader course source in DIR
+
+(see :mod:`refimpl.course.release`; ``--secret-file`` adds hidden tests on the teacher's seed).
 """
 
 from __future__ import annotations
@@ -77,7 +80,27 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a student version is stale")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help="folder of the solution sources")
     parser.add_argument("--out", type=Path, default=EXERCISES_DIR, help="folder of the student versions")
+    parser.add_argument("--nbgrader", type=Path, metavar="DIR",
+                        help="write the sheets as an nbgrader course source into DIR instead (nothing else)")
+    parser.add_argument("--secret-file", type=Path, metavar="FILE",
+                        help="with --nbgrader: hidden tests that run every check on the seed in FILE too")
     args = parser.parse_args(argv)
+    if args.secret_file is not None and args.nbgrader is None:
+        parser.error("--secret-file applies to --nbgrader")
+    if args.nbgrader is not None:
+        from .release import write_course
+
+        secret = None
+        if args.secret_file is not None:
+            try:
+                secret = args.secret_file.read_text(encoding="utf-8").strip()
+            except OSError as err:
+                parser.error(f"--secret-file cannot be read: {err.strerror} ({args.secret_file})")
+            if not secret:
+                parser.error(f"--secret-file must hold a seed; {args.secret_file} is empty")
+        for path in write_course(args.nbgrader, args.solutions, secret):
+            print(f"wrote {path}")
+        return 0
     if args.check:
         old = stale(args.solutions, args.out)
         for path in old:

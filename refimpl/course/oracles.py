@@ -28,12 +28,14 @@ from .registry import CheckFailed, as_array
 __all__ = [
     "central_differences",
     "configurations",
+    "distinct_depths",
     "generator_log_p",
     "gradient_dict",
     "log_bernoulli",
     "log_softmax",
     "mean_pass_log_softmax",
     "random_pair",
+    "random_sizes",
     "recogniser_log_q",
     "recogniser_log_q_hidden",
     "sigmoid",
@@ -131,14 +133,42 @@ def within_standard_errors(samples, exact, what: str, z: float = 5.0, floor: flo
                           f"{float(abs(mean - exact)[worst]):.3g}, {spread} (at most {z:g} standard errors allowed)")
 
 
-def random_pair(sizes, seed: int, scale: float = 1.0, tied: bool = True) -> CoupledPair:
-    """A float64 :class:`~refimpl.coupled.CoupledPair`, weights and biases drawn from N(0, scale^2); uniform prior."""
-    rng = np.random.default_rng(seed)
+def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, prior_scale: float = 0.0) -> CoupledPair:
+    """A float64 :class:`~refimpl.coupled.CoupledPair`, weights and biases drawn from N(0, scale^2).
+
+    ``rng`` is a Generator or a seed; the prior's logits are drawn from N(0, prior_scale^2) (0: uniform).
+    """
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     pair = CoupledPair(sizes, tied=tied, rng=rng, init_scale=scale, dtype=np.float64)
     for key, value in pair.params.items():
         if key[0] in "bc":
             value[...] = scale * rng.standard_normal(value.shape)
+        elif key == "prior":
+            value[...] = prior_scale * rng.standard_normal(value.shape)
     return pair
+
+
+def random_sizes(rng, depths=(2, 3, 4), widths=(2, 5), top=None) -> tuple:
+    """Layer widths ``(d_0, ..., d_n)``: ``n`` one of ``depths``, each width in ``widths`` (inclusive).
+
+    Checks draw their networks this way, so an answer written for one depth or one width fails.
+    ``top`` fixes ``d_n`` (the number of classes).
+
+    Examples
+    --------
+    >>> len(random_sizes(np.random.default_rng(0), depths=(3,))) - 1
+    3
+    """
+    n = int(rng.choice(depths))
+    sizes = [int(w) for w in rng.integers(widths[0], widths[1] + 1, n + 1)]
+    if top is not None:
+        sizes[-1] = top
+    return tuple(sizes)
+
+
+def distinct_depths(rng, count: int = 2, depths=(2, 3, 4)) -> list:
+    """``count`` different depths in random order."""
+    return [int(d) for d in rng.permutation(np.array(depths))[:count]]
 
 
 def theta_of(pair) -> dict:

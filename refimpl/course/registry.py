@@ -1,10 +1,17 @@
-"""The types of the course: an exercise, a check, and the failure a check reports.
+"""The types of the course: an exercise, a check, the calls a check makes, and the failure it reports.
 
-An exercise asks for one function of the method. Its checks each open with a
-sentence ("Check that ..."), are worth some points, and call the student's function
-on inputs built from fixed seeds. A check that finds something wrong raises
-:class:`CheckFailed` with a message that names the quantity that is off and by how
-much, never the expected value.
+An exercise asks for one function of the method. Its checks each open with a sentence
+("Check that ..."), are worth some points, and are written as generators: given a
+``numpy.random.Generator`` (drawn from the grader's seed), a check builds its inputs,
+computes what it expects *before* the student's code runs, then ``yield``\\ s a :class:`Call`
+(the arguments of one call of the student's function) and receives the function's output,
+converted to plain data (arrays, lists, dicts; see :mod:`refimpl.course.probes`). It
+compares that output with what it expected and raises :class:`CheckFailed` with a message
+that names the quantity that is off and by how much, never the expected value.
+
+The grader runs the checks in its own process and only the calls in a child process
+(:mod:`refimpl.course.grader`), so a verdict never depends on code the student could change;
+:func:`run_check` drives a check through any function that performs a call.
 """
 
 from __future__ import annotations
@@ -13,11 +20,38 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["Check", "CheckFailed", "Exercise", "as_array", "compare", "require"]
+__all__ = ["Call", "Check", "CheckFailed", "Exercise", "StudentError", "as_array", "compare", "require", "run_check"]
 
 
 class CheckFailed(Exception):
     """A check found the student's answer wrong; the message says what is off, not the answer."""
+
+
+class StudentError(Exception):
+    """The student's code raised an exception during a call; ``kind`` is its type's name."""
+
+    def __init__(self, message: str, kind: str = "Exception"):
+        super().__init__(message)
+        self.kind = kind
+
+
+class Call(NamedTuple):
+    """One call of the student's function, as a check requests it.
+
+    Attributes
+    ----------
+    args : tuple
+        The arguments, made by the check (the callee gets its own copies).
+    probe : str
+        How the call is made and what comes back (:data:`refimpl.course.probes.PROBES`):
+        ``"value"``, the function's return value; other probes also query a returned object.
+    extra : tuple
+        The probe's own inputs (never passed to the student's function).
+    """
+
+    args: tuple
+    probe: str = "value"
+    extra: tuple = ()
 
 
 class Check(NamedTuple):
@@ -30,8 +64,9 @@ class Check(NamedTuple):
     points : int
         Points it is worth.
     run : callable
-        ``run(func)`` calls the student's function ``func``; it returns on success and
-        raises :class:`CheckFailed` (or lets the student's own exception through) on failure.
+        ``run(rng)`` returns a generator that yields :class:`Call`\\ s, receives each call's
+        output, and returns on success or raises :class:`CheckFailed` (a :class:`StudentError`
+        thrown into it, the student's own exception, fails it too).
     """
 
     sentence: str
@@ -76,6 +111,28 @@ class Exercise(NamedTuple):
         return sum(check.points for check in self.checks)
 
 
+def run_check(check: Check, rng, call: Callable) -> None:
+    """Drive ``check`` with ``rng``: every :class:`Call` it yields goes to ``call(request)``, whose result it receives.
+
+    ``call`` raises :class:`StudentError` where the student's code raised; that error is thrown
+    into the check (which normally lets it through). Returns when the check passes.
+    """
+    steps = check.run(rng)
+    try:
+        request = next(steps)
+        while True:
+            try:
+                output = call(request)
+            except StudentError as err:
+                request = steps.throw(err)
+            else:
+                request = steps.send(output)
+    except StopIteration:
+        return
+    finally:
+        steps.close()
+
+
 def require(condition: bool, message: str) -> None:
     """Raise :class:`CheckFailed` with ``message`` unless ``condition`` holds.
 
@@ -95,6 +152,8 @@ def as_array(value, what: str, shape=None) -> np.ndarray:
     >>> as_array([1, 2], "the result", (2,))
     array([1., 2.])
     """
+    if isinstance(value, dict) and set(value) == {"unsupported"}:
+        raise CheckFailed(f"{what} is not an array of numbers (a {value['unsupported']})")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:

@@ -25,9 +25,9 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex03_generator_by_transposition.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments of this
-# notebook; keep each function's name and arguments, and do not call `refimpl`'s own
-# implementation of the exercise.
+# The grader runs only the imports, the `def`s, classes, lambdas and constants of this
+# notebook, on inputs of its own; keep each function's name and arguments, leave the
+# arguments unchanged, and do not call `refimpl`'s own implementation of the exercise.
 #
 # Conventions: the recogniser's `weights[k - 1]` is $W^k$ of shape $(d_k, d_{k-1})$; a
 # `CoupledPair` keeps its parameters in `pair.params` (`"W1"`, ..., `"b1"`, ..., and the

@@ -27,10 +27,12 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex01_sigmoid_belief_net.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments (`SEED = 0`) of
-# this notebook: keep your function self-contained (helper functions of your own are fine),
-# keep its name and arguments, and do not call `refimpl`'s own implementation of the same
-# thing (the grader scores that zero and says so).
+# The grader runs only the imports, the `def`s, classes, lambdas and constants (`SEED = 0`,
+# `PI_OVER_8 = np.pi / 8`) of this notebook, on inputs of its own (networks of other sizes
+# and depths than the example's): keep your function self-contained (helper functions of
+# your own are fine), keep its name and arguments, leave the arguments unchanged, and do
+# not call `refimpl`'s own implementation of the same thing (the grader scores that zero
+# and says so).
 #
 # Conventions (tutorial 01): `net.weights[k - 1]` is $W^k$ of shape $(d_k, d_{k-1})$,
 # `net.biases[k - 1]` is $b^k$; the state $s$ of a layer of $d$ units has unit $i$ equal to

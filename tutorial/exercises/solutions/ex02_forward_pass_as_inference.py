@@ -25,9 +25,9 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex02_forward_pass_as_inference.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments of this
-# notebook; keep each function's name and arguments, and do not call `refimpl`'s own
-# implementation of the exercise.
+# The grader runs only the imports, the `def`s, classes, lambdas and constants of this
+# notebook, on inputs of its own; keep each function's name and arguments, leave the
+# arguments unchanged, and do not call `refimpl`'s own implementation of the exercise.
 #
 # Conventions: `net.weights[k - 1]` is $W^k$ of shape $(d_k, d_{k-1})$, `net.biases[k - 1]` is
 # $b^k$; batches are rows, so $W^k \mu^{k-1}$ is `mu @ W.T` for `mu` of shape $(B, d_{k-1})$.
@@ -81,15 +81,16 @@ assert gap < 1e-10
 # %% [markdown]
 # ## Exercise 2.2 (A1) The moments of the logits · 2 points
 #
-# Write `preactivation_moments(weight, bias, mu)`. If the units of the layer below are
-# independent, $x_j \sim \mathrm{Bern}(\mu_j)$ (A1), the logits $a = W x + b$ have
+# Write `logit_moments(weight, bias, mu)`, the moments of one layer's logits (the library's
+# `refimpl.preactivation_moments(net, mu, k)` computes the same for layer $k$ of a network). If the
+# units of the layer below are independent, $x_j \sim \mathrm{Bern}(\mu_j)$ (A1), the logits $a = W x + b$ have
 #
 # $$ \mathbb{E}\,a_i = W_i \mu + b_i, \qquad \mathrm{Var}\,a_i = \sum_j W_{ij}^2\, \mu_j (1 - \mu_j). $$
 #
 # `mu` has shape $(B, d_{in})$, `weight` $(d_{out}, d_{in})$; return `(mean, var)`, each $(B, d_{out})$.
 
 # %%
-def preactivation_moments(weight, bias, mu):
+def logit_moments(weight, bias, mu):
     """Mean and variance of a = W x + b when x has independent Bernoulli(mu) units (A1): two (B, d_out) arrays."""
     ### BEGIN SOLUTION
     mean = mu @ weight.T + bias
@@ -101,7 +102,7 @@ def preactivation_moments(weight, bias, mu):
 # %%
 # Check that the moments of layer 2's logits agree with refimpl.preactivation_moments.
 mu1 = refimpl.mean_pass(net, x0)[0]
-mine = preactivation_moments(net.weights[1], net.biases[1], mu1)
+mine = logit_moments(net.weights[1], net.biases[1], mu1)
 reference = refimpl.preactivation_moments(net, mu1, 2)
 gap = max(np.max(np.abs(m - r)) for m, r in zip(mine, reference, strict=True))
 print(f"max |mine - refimpl.preactivation_moments| = {gap:.1e}")
@@ -116,7 +117,7 @@ assert gap < 1e-10
 # $$ \mu^k = \sigma\!\Big(\frac{\mathbb{E}\,a^k}{\sqrt{1 + \pi\,\mathrm{Var}(a^k)/8}}\Big), \qquad \mu^0 = x^0 . $$
 #
 # Same input and output as `mean_pass`. You may take the moments from
-# `refimpl.preactivation_moments(net, mu, k)` or from your own function.
+# `refimpl.preactivation_moments(net, mu, k)` or from your own `logit_moments`.
 
 # %%
 def probit_pass(net, x0):

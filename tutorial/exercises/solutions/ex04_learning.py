@@ -26,13 +26,16 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex04_learning.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments of this
-# notebook; keep each function's name and arguments, and do not call `refimpl`'s own
-# implementation of the exercise.
+# The grader runs only the imports, the `def`s, classes, lambdas and constants of this
+# notebook, on inputs of its own; keep each function's name and arguments, leave the
+# arguments unchanged, and do not call `refimpl`'s own implementation of the exercise.
 #
 # Conventions (tutorial 04): every objective is a log-likelihood to maximise, summed over
 # units and **averaged over the batch**; a gradient is a dict keyed like `pair.params`
-# (`"W1"`, ..., `"b1"`, ..., `"c0"`, ...; an entry may be left out where it is zero). The
+# (`"W1"`, ..., `"b1"`, ..., `"c0"`, ...; an entry may be left out where it is zero). Besides the
+# weights and biases, `pair.params["prior"]` holds the logits of the generator's prior $p(y)$
+# (`pair.log_prior()` is $\log p(y)$); no gradient here has a `"prior"` entry: every term of these
+# exercises is conditioned on the label $y$, and the dreams use the batch's labels. The
 # recogniser's logits are $a^k = W^k x^{k-1} + b^k$, the generator's
 # $g^{k-1} = (W^k)^\top x^k + c^{k-1}$, with $x^0 = x$ and $x^n = \mathrm{onehot}(y)$; with
 # binary targets $t$ and inputs $u$ every layer's gradient is $(t - \sigma(\text{logits}))$

@@ -26,9 +26,10 @@
 # .venv/bin/python -m refimpl.course.grade tutorial/exercises/ex05_experiment.ipynb
 # ```
 #
-# The grader reads only the imports, the `def`s and the constant assignments of this
-# notebook; keep each function's name and arguments, and do not call `refimpl`'s own
-# implementation of the exercise. Draw every random number from the `rng` you are given.
+# The grader runs only the imports, the `def`s, classes, lambdas and constants of this
+# notebook, on inputs of its own; keep each function's name and arguments, leave the
+# arguments unchanged, and do not call `refimpl`'s own implementation of the exercise.
+# Draw every random number from the `rng` you are given.
 
 # %%
 import numpy as np

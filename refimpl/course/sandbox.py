@@ -1,0 +1,215 @@
+"""The grading process's walls: what a student's code cannot do while it is graded.
+
+Used only in the child process that runs a submission (:mod:`refimpl.course.worker`),
+after the submission is read and before any of its code runs:
+
+- :func:`guard_forbidden` replaces, in every ``refimpl`` module and class, the library's
+  own implementation of the exercise (its ``forbidden`` names) by a guard that raises
+  :class:`ForbiddenCall` when it is called from the submission's code, however the
+  submission reached it (a name built at run time, a default argument, an alias); the
+  library's own calls pass through;
+- :func:`install` adds an audit hook (:pep:`578`; it cannot be removed) that refuses, to the
+  submission's code: opening, listing or changing files; starting or signalling processes;
+  sockets; loading C libraries; reading frames, code objects, the heap (``gc``), running or
+  compiling code from strings. Libraries may still read their own installed files (a lazy
+  import, Numba's cache), but not the package's sources, the solutions or anything outside
+  the Python installation.
+
+These walls back up the grader's static reading of the submission
+(:func:`refimpl.course.notebook.extract_definitions`) and its design: the child only ever
+returns outputs for inputs the grader made, and the grader judges them in its own process,
+so the worst a submission can do to its own grade is to be wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import sys
+import sysconfig
+from pathlib import Path
+
+__all__ = ["ForbiddenCall", "guard_forbidden", "install", "tripped"]
+
+_STATE = {"armed": False, "busy": False, "tripped": []}
+_PACKAGE = str(Path(__file__).resolve().parents[1])  # refimpl/
+_COURSE = str(Path(__file__).resolve().parent)
+_SUBMISSION_MARK = ", code cell "
+_ALWAYS_DENIED = ("os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "subprocess.Popen",
+                  "pty.spawn", "os.kill", "os.killpg", "signal.pthread_kill", "os.startfile", "socket.", "os.setsid",
+                  "os.setpgid", "builtins.input", "builtins.breakpoint", "sys.addaudithook", "os.chroot")
+_DENIED_TO_SUBMISSION = ("os.listdir", "os.scandir", "glob.glob", "os.remove", "os.rename", "os.rmdir", "os.mkdir",
+                         "os.chmod", "os.chown", "os.link", "os.symlink", "os.truncate", "os.utime", "os.chdir",
+                         "os.putenv", "os.unsetenv", "shutil.", "ctypes.dlopen", "ctypes.dlsym", "gc.get_",
+                         "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.monitoring",
+                         "object.__getattr__", "object.__setattr__", "object.__delattr__", "marshal.", "pickle.",
+                         "exec", "compile", "code.__new__", "function.__new__", "import", "cpython.",
+                         "_thread.start_new_thread", "os.register_at_fork", "sys._current_exceptions")
+_FILE_CHANGES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate", "os.utime")
+
+
+class ForbiddenCall(BaseException):
+    """The submission called the library's own implementation of the exercise.
+
+    A ``BaseException``, so that ``except Exception`` in a submission does not hide it; the
+    guard also records the call (:func:`tripped`), so catching it does not either.
+    """
+
+
+def tripped() -> list:
+    """Names of the forbidden functions the submission has called."""
+    return list(_STATE["tripped"])
+
+
+def _library_roots() -> tuple:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sysconfig.get_paths()["stdlib"]}
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    return tuple(sorted(str(Path(r).resolve()) + os.sep for r in roots if r))
+
+
+def _stdlib() -> str:
+    return str(Path(sysconfig.get_paths()["stdlib"]).resolve()) + os.sep
+
+
+_ROOTS = _library_roots()
+_STDLIB = _stdlib()
+
+
+def _from_submission(frame, stdlib_is_library: bool = False) -> bool:
+    """Whether the innermost library-or-submission frame from ``frame`` outwards is the submission's.
+
+    Frames of the standard library are passed over (a submission calling ``ctypes`` is still the
+    submission), unless ``stdlib_is_library`` (``dataclasses`` may compile code of its own).
+    """
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if _SUBMISSION_MARK in name and name.startswith("<"):
+            return True
+        if name.startswith(_COURSE):
+            return False  # the grader's own code (the worker running the definitions)
+        is_stdlib = name.startswith(_STDLIB) and "site-packages" not in name
+        if (not is_stdlib or stdlib_is_library) and not name.startswith("<"):
+            return False
+        frame = frame.f_back
+    return False
+
+
+def _path_of(value) -> str | None:
+    if isinstance(value, int):
+        return None
+    try:
+        return str(Path(os.fsdecode(value)).resolve())
+    except (TypeError, ValueError, OSError):
+        return ""
+
+
+def _library_may_read(path: str) -> bool:
+    if path.startswith(_PACKAGE + os.sep):  # the package's sources: only Numba's cache under __pycache__
+        return f"{os.sep}__pycache__{os.sep}" in path and path.endswith((".nbi", ".nbc"))
+    return path.startswith(_ROOTS)
+
+
+def _cache_path(path: str) -> bool:
+    return f"{os.sep}__pycache__{os.sep}" in path or path.endswith(f"{os.sep}__pycache__")
+
+
+def _is_write(args) -> bool:
+    mode = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 else 0
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        return True
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    return isinstance(flags, int) and mode is None and bool(flags & write_flags)
+
+
+def _hook(event: str, args) -> None:
+    if not _STATE["armed"] or _STATE["busy"]:
+        return
+    if event.startswith(_ALWAYS_DENIED):
+        raise PermissionError(f"the grader does not let a submission do this ({event})")
+    if event == "open":
+        path = _path_of(args[0])
+        if path is None:
+            return
+        _STATE["busy"] = True
+        try:
+            student = _from_submission(sys._getframe(1))
+        finally:
+            _STATE["busy"] = False
+        if student or path == "" or (_is_write(args) and not _cache_path(path)) or not (
+                _is_write(args) or _library_may_read(path)):
+            raise PermissionError("the grader does not let a submission open files")
+        return
+    if event.startswith(_DENIED_TO_SUBMISSION):
+        _STATE["busy"] = True
+        try:
+            student = _from_submission(sys._getframe(1), stdlib_is_library=event in ("exec", "compile"))
+            if event == "import" and not student:
+                return
+            if event == "import":
+                root = str(args[0]).split(".")[0]
+                from .notebook import ALLOWED_IMPORTS
+
+                if root in ALLOWED_IMPORTS and not str(args[0]).startswith("refimpl.course"):
+                    return
+        finally:
+            _STATE["busy"] = False
+        if student:
+            raise PermissionError(f"the grader does not let a submission do this ({event})")
+        if event.startswith(_FILE_CHANGES):
+            path = _path_of(args[0]) if args else ""
+            if path is not None and not _cache_path(path or ""):
+                raise PermissionError(f"the grader does not let a submission do this ({event})")
+
+
+def install() -> None:
+    """Add the audit hook and arm it: from now on the walls of the module docstring stand."""
+    sys.addaudithook(_hook)
+    _STATE["armed"] = True
+
+
+def _make_guard(original, name: str):
+    def guard(*args, **kwargs):
+        _STATE["busy"] = True
+        try:
+            caller = sys._getframe(1)
+            student = _from_submission(caller)
+        finally:
+            _STATE["busy"] = False
+        if student:
+            _STATE["tripped"].append(name)
+            raise ForbiddenCall(f"{name} is the library's own implementation of this exercise")
+        return original(*args, **kwargs)
+
+    guard.__name__ = guard.__qualname__ = name
+    return guard
+
+
+def guard_forbidden(names) -> int:
+    """Replace every ``refimpl`` function and method named in ``names`` by a guard; return how many were replaced.
+
+    Classes themselves are left (the library checks ``isinstance`` against them); their methods
+    of those names are guarded.
+    """
+    import inspect
+
+    names, count, done = set(names), 0, {}
+    modules = [m for key, m in list(sys.modules.items())
+               if key.split(".")[0] == "refimpl" and not key.startswith("refimpl.course") and m is not None]
+    for module in modules:
+        for attr, value in list(vars(module).items()):
+            if attr in names and callable(value) and not inspect.isclass(value):
+                if id(value) not in done:
+                    done[id(value)] = _make_guard(value, attr)
+                setattr(module, attr, done[id(value)])
+                count += 1
+            if inspect.isclass(value) and str(getattr(value, "__module__", "")).startswith("refimpl"):
+                for meth, member in list(vars(value).items()):
+                    if meth in names and (inspect.isfunction(member) or isinstance(member, property)):
+                        target = member.fget if isinstance(member, property) else member
+                        if id(target) not in done:
+                            done[id(target)] = _make_guard(target, meth)
+                        setattr(value, meth, property(done[id(target)]) if isinstance(member, property)
+                                else done[id(target)])
+                        count += 1
+    return count
