@@ -156,7 +156,7 @@ EXERCISES = [
                   2, _layer_step_chain),
         ),
         forbidden=("exact_marginals", "layer_state_distributions", "brute_force_marginals", "log_conditional_table",
-                   "_layer_step_numpy", "_layer_step_numba"),
+                   "_layer_step_numpy", "_layer_step_numba", "layer_step"),
     ),
     Exercise(
         id="1.3", notebook=NOTEBOOK, function="unit_marginals", label="M4", title="per-unit marginals of a layer",
