@@ -49,7 +49,7 @@ from ._validation import (
     check_rng,
 )
 from .coupled import CoupledPair
-from .forward import forward_pass
+from .forward import forward_logits
 from .numerics import log_softmax, logsumexp, sigmoid
 from .sbn import bernoulli_log_prob
 
@@ -101,14 +101,15 @@ def _finite(pair, value, what):
 def _l0(pair, x, y, grads, scale):
     """Mean log q~(y|x) over the batch; adds ``scale`` x its gradient into ``grads``."""
     B = x.shape[0]
-    means, logits = forward_pass(pair.recogniser, x)  # mu^1 .. mu^{n-1}, then the softmax
+    logits = forward_logits(pair.recogniser, x, dtype=pair.dtype)  # a^1 .. a^n of the mean pass
+    means = [sigmoid(a) for a in logits[:-1]]  # mu^1 .. mu^{n-1}
     logp = log_softmax(logits[-1])
     value = float(np.mean(logp[np.arange(B), y], dtype=np.float64))
     # top layer: d/da^n = onehot(y) - softmax(a^n)
     delta = -np.exp(logp)
     delta[np.arange(B), y] += 1.0
     delta *= scale / B
-    inputs = [x] + means[:-1]  # mu^0 .. mu^{n-1}
+    inputs = [x] + means  # mu^0 .. mu^{n-1}
     for k in range(pair.n_layers, 0, -1):
         w_key, b_key = pair.recogniser_keys[k - 1]
         _acc(grads, w_key, delta.T @ inputs[k - 1])
@@ -307,7 +308,7 @@ def _scales(pair, normalise):
 
 
 def _l1(pair, x, y, rng, grads, scale_g, scale_r):
-    hidden = pair.recogniser.sample_states(x, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | REAL x)
+    hidden = [h[0] for h in pair.recogniser.sample(x, 1, rng, n_layers=pair.n_layers - 1)]  # wake: h ~ q(h | REAL x)
     g = _wake(pair, x, hidden, y, grads, scale_g)
     hidden_d, x_d = pair.sample_generator(y, rng)  # sleep: dreams for the SAME real labels
     r = _sleep(pair, x_d, hidden_d, y, grads, scale_r)
@@ -406,7 +407,7 @@ def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
 
 
 def _l0_value(pair, x, y):
-    _, logits = forward_pass(pair.recogniser, x)
+    logits = forward_logits(pair.recogniser, x, dtype=pair.dtype)
     return float(np.mean(log_softmax(logits[-1])[np.arange(x.shape[0]), y], dtype=np.float64))
 
 
@@ -462,9 +463,9 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     x, y, _ = pair.check_batch(x, y)
     B, K, n = x.shape[0], int(n_samples), pair.n_layers
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
-    hidden = pair.recogniser.sample_states(xr, rng, n_layers=n - 1)
-    log_p = pair.generator.log_prob_states(pair.one_hot(yr), hidden[::-1] + [xr])  # log p(x, h | y)
-    log_q_h = pair.recogniser.log_prob_states(xr, hidden)  # the proposal q(h | x)
+    hidden = [h[0] for h in pair.recogniser.sample(xr, 1, rng, n_layers=n - 1)]
+    log_p = pair.generator.log_prob(pair.one_hot(yr), hidden[::-1] + [xr], dtype=pair.dtype)  # log p(x, h | y)
+    log_q_h = pair.recogniser.log_prob(xr, hidden, dtype=pair.dtype)  # the proposal q(h | x)
     top = hidden[-1] if hidden else xr
     log_q = log_q_h + pair.recogniser.layer_log_prob(n, pair.one_hot(yr), top)  # log q(h, y | x)
     log_w = (log_p - log_q_h).reshape(B, K)
@@ -608,11 +609,11 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
     x_u = as_batch(x_unlabelled, "x_unlabelled", pair.sizes[0], binary=True, dtype=pair.dtype)[0]
     x_l, y_l, _ = pair.check_batch(x_labelled, y_labelled, x_name="x_labelled")
     grads = _empty_grads(pair)
-    hidden = pair.recogniser.sample_states(x_u, rng, n_layers=pair.n_layers - 1)  # wake: h ~ q(h | x)
+    hidden = [h[0] for h in pair.recogniser.sample(x_u, 1, rng, n_layers=pair.n_layers - 1)]  # wake: h ~ q(h | x)
     g = _wake(pair, x_u, hidden, None, grads, s_g, class_weights=_class_weights(pair, x_u, hidden))
     terms = {"G": _finite(pair, g, "G")}
     if w_l > 0:  # a labelled image: the wake term of L1 with its true class
-        hidden_l = pair.recogniser.sample_states(x_l, rng, n_layers=pair.n_layers - 1)
+        hidden_l = [h[0] for h in pair.recogniser.sample(x_l, 1, rng, n_layers=pair.n_layers - 1)]
         terms["G_l"] = _finite(pair, _wake(pair, x_l, hidden_l, y_l, grads, s_g * w_l), "G_l")
     prior = np.exp(pair.log_prior())
     y_dream = np.minimum(np.searchsorted(np.cumsum(prior), rng.random(x_u.shape[0])), pair.n_classes - 1)

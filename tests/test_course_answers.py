@@ -265,7 +265,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     B = x.shape[0]
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
     hidden = pair.sample_hidden(xr, rng)
-    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob_states(xr, hidden)
+    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob(xr, hidden)
     return logsumexp(log_w.reshape(B, K), axis=1) - np.log(K + 1)
 '''),
         ("the mean of the log-weights (the ELBO) where the log of their mean belongs", '''
@@ -273,7 +273,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     B = x.shape[0]
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
     hidden = pair.sample_hidden(xr, rng)
-    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob_states(xr, hidden)
+    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob(xr, hidden)
     return log_w.reshape(B, K).mean(axis=1)
 '''),
         ("the label's probability inside the proposal", '''
@@ -429,7 +429,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     log_w = []
     for _ in range(K):  # one sample for every image at a time
         hidden = pair.sample_hidden(x, rng)
-        log_w.append(pair.log_p(x, hidden, y) - pair.recogniser.log_prob_states(x, hidden))
+        log_w.append(pair.log_p(x, hidden, y) - pair.recogniser.log_prob(x, hidden))
     return np.logaddexp.reduce(np.array(log_w), axis=0) - np.log(K)
 """,
     "5.2": """
