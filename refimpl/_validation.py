@@ -428,3 +428,68 @@ def check_parent_distribution_args(net, k, states, probs):
     if p.size and (p.min() < 0 or abs(p.sum() - 1.0) > 1e-9):
         raise ValueError(f"probs must be non-negative and sum to 1; got sum {p.sum():g}, minimum {p.min():g}.")
     return k, s, p
+
+
+# ---------------------------------------------------------------- the entry points of refimpl.exact
+#: Widest layer whose :math:`2^{d_k}` state distribution is held in memory (2**24 float64 = 128 MiB per input).
+MAX_LAYER_BITS = 24
+#: Largest :math:`d_k + d_{k+1}` of one recursion step: :math:`2^{34} \approx 1.7\cdot 10^{10}` terms,
+#: seconds to minutes.
+MAX_PAIR_BITS = 34
+#: Largest number of jointly enumerated bits (hidden units plus output) in brute-force enumeration.
+MAX_BRUTE_FORCE_BITS = 22
+BACKENDS = ("numba", "numpy")
+
+
+def check_net(net, name: str = "net"):
+    """``net`` if it is a :class:`refimpl.sbn.SigmoidBeliefNet`, else TypeError."""
+    from .sbn import SigmoidBeliefNet  # here, not at the top: sbn imports this module
+
+    if not isinstance(net, SigmoidBeliefNet):
+        raise TypeError(f"{name} must be a refimpl.sbn.SigmoidBeliefNet; got {type(net).__name__}.")
+    return net
+
+
+def check_exact_args(net, x0, backend, include_output):
+    """The checked ``(x, single, weights, biases, backend)`` of exact inference, weights as float64 C arrays.
+
+    Refuses networks whose recursion would not fit in memory (a layer wider than
+    :data:`MAX_LAYER_BITS`) or finish in reasonable time (a step wider than :data:`MAX_PAIR_BITS`);
+    the output layer counts only with ``include_output`` (and never a categorical one).
+    """
+    check_net(net)
+    backend = check_choice(backend, "backend", BACKENDS)
+    x, single = as_batch(x0, "x0", net.sizes[0])
+    sizes, n = net.sizes, net.n_layers
+    last = n if (include_output and not net.is_categorical(n)) else n - 1
+    for k in range(1, last + 1):
+        if sizes[k] > MAX_LAYER_BITS:
+            raise ValueError(
+                f"exact inference holds the distribution over all 2**d_k states of layer {k}; "
+                f"d_{k} must be <= MAX_LAYER_BITS = {MAX_LAYER_BITS} (2**{MAX_LAYER_BITS} float64 = 128 MiB "
+                f"per input); got d_{k} = {sizes[k]}. Use Monte Carlo or the mean pass for wider layers.")
+    for k in range(1, last):
+        if sizes[k] + sizes[k + 1] > MAX_PAIR_BITS:
+            raise ValueError(
+                f"one step of the exact recursion from layer {k} to layer {k + 1} sums 2**(d_{k} + d_{k + 1}) "
+                f"= 2**{sizes[k] + sizes[k + 1]} terms; d_{k} + d_{k + 1} must be <= MAX_PAIR_BITS = "
+                f"{MAX_PAIR_BITS} to finish in reasonable time; got d_{k} = {sizes[k]}, d_{k + 1} = {sizes[k + 1]}.")
+    weights = [np.ascontiguousarray(w, dtype=np.float64) for w in net.weights]
+    biases = [np.ascontiguousarray(b, dtype=np.float64) for b in net.biases]
+    return x, single, weights, biases, backend
+
+
+def check_brute_force_args(net, x0):
+    """The checked ``(x, single, number of joint configurations)`` of brute-force enumeration."""
+    check_net(net)
+    x, single = as_batch(x0, "x0", net.sizes[0])
+    sizes, n = net.sizes, net.n_layers
+    out_states = sizes[n] if net.is_categorical(n) else 2 ** sizes[n]
+    n_configs = 2 ** sum(sizes[1:n]) * out_states
+    if n_configs > 2**MAX_BRUTE_FORCE_BITS:
+        raise ValueError(
+            f"brute force enumerates all {n_configs} joint configurations of layers 1..{n} "
+            f"(2**(d_1 + ... + d_{n - 1}) hidden times {out_states} output states); at most "
+            f"2**MAX_BRUTE_FORCE_BITS = 2**{MAX_BRUTE_FORCE_BITS} are allowed. "
+            f"Use exact_marginals (the layer recursion) instead.")
+    return x, single, n_configs
