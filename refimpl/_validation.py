@@ -493,3 +493,13 @@ def check_brute_force_args(net, x0):
             f"2**MAX_BRUTE_FORCE_BITS = 2**{MAX_BRUTE_FORCE_BITS} are allowed. "
             f"Use exact_marginals (the layer recursion) instead.")
     return x, single, n_configs
+
+
+# ---------------------------------------------------------------- the entry point of refimpl.montecarlo
+def check_mc_args(net, x0, n_samples, rng, return_stderr):
+    """The checked ``(x in the net's dtype, single, n_samples, rng)`` of :func:`refimpl.montecarlo.mc_marginals`."""
+    n_samples, rng = check_positive_int(n_samples, "n_samples"), check_rng(rng)
+    if return_stderr and n_samples < 2:
+        raise ValueError(f"n_samples must be >= 2 to estimate a standard error; got {n_samples}.")
+    x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
+    return x, single, n_samples, rng
