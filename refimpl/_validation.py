@@ -259,3 +259,247 @@ def check_instance(value, cls, name: str):
     if not isinstance(value, cls):
         raise TypeError(f"{name} must be a {cls.__module__}.{cls.__qualname__}; got {_describe(value)}.")
     return value
+
+
+# ---------------------------------------------------------------- the entry points of refimpl.sbn
+OUTPUTS = ("bernoulli", "categorical")
+
+
+def check_net_params(weights, biases, output, dtype, copy):
+    """The checked ``(weights, biases, output, dtype)`` of a :class:`refimpl.sbn.SigmoidBeliefNet`.
+
+    Shapes must chain (``weights[k]`` of shape ``(d_{k+1}, d_k)``, ``biases[k]`` of ``(d_{k+1},)``),
+    every entry finite; arrays are converted to ``dtype`` and copied if ``copy``.
+    """
+    output = check_choice(output, "output", OUTPUTS)
+    dtype = check_float_dtype(dtype)
+    if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
+        raise TypeError("weights and biases must be sequences (lists) of arrays, one per layer.")
+    weights, biases = list(weights), list(biases)
+    if len(weights) == 0:
+        raise ValueError("weights must hold at least one matrix; got an empty sequence.")
+    if len(biases) != len(weights):
+        raise ValueError(f"biases must hold one vector per weight matrix ({len(weights)}); got {len(biases)}.")
+    ws, bs = [], []
+    for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        w, b = as_float_array(w, f"weights[{k}]", dtype), as_float_array(b, f"biases[{k}]", dtype)
+        if copy:
+            w, b = w.copy(), b.copy()
+        check_finite(w, f"weights[{k}]"), check_finite(b, f"biases[{k}]")
+        if w.ndim != 2:
+            raise ValueError(f"weights[{k}] must be a 2-d matrix; got shape {w.shape}.")
+        if k > 0 and w.shape[1] != ws[-1].shape[0]:
+            prev = ws[-1].shape
+            raise ValueError(f"weights[{k}] must have shape ({w.shape[0]}, {prev[0]}) to follow "
+                             f"weights[{k - 1}] of shape {prev}; got {w.shape}.")
+        if b.shape != (w.shape[0],):
+            raise ValueError(f"biases[{k}] must have shape ({w.shape[0]},) to match weights[{k}] "
+                             f"of shape {w.shape}; got {b.shape}.")
+        ws.append(w)
+        bs.append(b)
+    if output == "categorical" and ws[-1].shape[0] < 2:
+        raise ValueError("a categorical output layer needs at least 2 classes.")
+    return ws, bs, output, dtype
+
+
+def check_random_net_args(sizes, rng, scale):
+    """The checked ``(sizes, rng, scale)`` of :meth:`refimpl.sbn.SigmoidBeliefNet.random`."""
+    rng = check_rng(rng)
+    scale = check_nonnegative(scale, "scale")
+    sizes = [check_positive_int(d, f"sizes[{i}]") for i, d in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least two layer widths; got {sizes}.")
+    return sizes, rng, scale
+
+
+def check_one_hot_args(y, n_classes, dtype):
+    """The checked ``(labels as int64, n_classes, dtype)`` of :func:`refimpl.sbn.one_hot`; ``y`` of any shape."""
+    n_classes = check_positive_int(n_classes, "n_classes")
+    y = np.asarray(y)
+    if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(y == np.round(y))):
+        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}.")
+    y = y.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"y must hold labels in [0, {n_classes}); got values in [{y.min()}, {y.max()}].")
+    return y, n_classes, check_float_dtype(dtype)
+
+
+def check_state_range(d, start, stop):
+    """The checked ``(d, start, stop)`` of :func:`refimpl.sbn.binary_states` (``stop=None``: ``2**d``)."""
+    d = check_positive_int(d, "d")
+    stop = 2**d if stop is None else stop
+    integers = isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer))
+    if not (integers and 0 <= start <= stop <= 2**d):
+        raise ValueError(f"start and stop must be integers with 0 <= start <= stop <= 2**d = {2**d}; "
+                         f"got start={start!r}, stop={stop!r}.")
+    return d, start, stop
+
+
+def check_sample_args(net, x0, n, rng):
+    """The checked ``(x of shape (B, d_0) in the net's dtype, single, n, rng)`` of ``net.sample``."""
+    n, rng = check_positive_int(n, "n"), check_rng(rng)
+    x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
+    return x, single, n, rng
+
+
+def check_states(net, layers, name: str = "layers", all_layers: bool = False, dtype=np.float64):
+    """``layers[k - 1]``, ``k = 1..m``, checked as states of ``net`` (``m = n`` if ``all_layers``, else ``m <= n``).
+
+    Each must be binary with last axis ``d_k``, one-hot at a categorical top; returned in ``dtype``.
+    """
+    n = net.n_layers
+    if not isinstance(layers, (list, tuple)):
+        raise TypeError(f"{name} must be a list of {n} arrays, one per layer; got {type(layers).__name__}.")
+    if all_layers and len(layers) != n:
+        raise ValueError(f"{name} must hold {n} arrays (layers 1..{n}); got {len(layers)}.")
+    if len(layers) > n:
+        raise ValueError(f"{name} must hold at most {n} arrays (layers 1..m, m <= {n}); got {len(layers)}.")
+    out = []
+    for k, layer in enumerate(layers, start=1):
+        label = f"{name}[{k - 1}]"
+        state = check_binary(as_float_array(layer, label, dtype), label)
+        if state.ndim == 0 or state.shape[-1] != net.sizes[k]:
+            raise ValueError(f"{label} must have last axis of length d_{k} = {net.sizes[k]}; got shape {state.shape}.")
+        if net.is_categorical(k) and not np.all(state.sum(axis=-1) == 1):
+            raise ValueError(f"{label} is the categorical output and must be one-hot in every row.")
+        out.append(state)
+    return out
+
+
+def check_log_prob_args(net, x0, layers, dtype):
+    """The checked ``(x, layers)`` of ``net.log_prob`` in ``dtype``: ``x`` of shape (d_0,) or (B, d_0)."""
+    x, single = as_batch(x0, "x0", net.sizes[0], dtype=check_float_dtype(dtype))
+    return (x[0] if single else x), check_states(net, layers, dtype=dtype)
+
+
+# ---------------------------------------------------------------- the entry points of refimpl.forward
+METHODS = ("mean", "probit")
+
+
+def check_forward_args(net, x0, method, dtype=np.float64):
+    """The checked ``(x of shape (B, d_0) in dtype, single, method)`` of a forward pass."""
+    method = check_choice(method, "method", METHODS)
+    x, single = as_batch(x0, "x0", net.sizes[0], dtype=check_float_dtype(dtype))
+    return x, single, method
+
+
+def check_layer_index(net, k) -> int:
+    """``k`` as an int if it is a layer index ``1..n`` of ``net``."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an integer layer index in 1..{net.n_layers}; got {type(k).__name__}.")
+    if not 1 <= k <= net.n_layers:
+        raise ValueError(f"k must be a layer index in 1..{net.n_layers}; got {k}.")
+    return int(k)
+
+
+def check_moments_args(net, mu_prev, k):
+    """The checked ``(mu_prev as float64, k)`` of :func:`refimpl.forward.preactivation_moments`."""
+    k = check_layer_index(net, k)
+    mu = check_finite(as_float_array(mu_prev, "mu_prev"), "mu_prev")
+    if mu.ndim == 0 or mu.shape[-1] != net.sizes[k - 1]:
+        raise ValueError(f"mu_prev must have last axis of length d_{k - 1} = {net.sizes[k - 1]}; got shape {mu.shape}.")
+    if mu.size and (mu.min() < 0 or mu.max() > 1):
+        raise ValueError(f"mu_prev must hold probabilities in [0, 1]; got values in [{mu.min():g}, {mu.max():g}].")
+    return mu, k
+
+
+def check_effective_logit_args(mean, var, method):
+    """The checked ``(mean, var, method)`` of :func:`refimpl.forward.expected_sigmoid_logit`."""
+    method = check_choice(method, "method", METHODS)
+    mean = check_finite(as_float_array(mean, "mean"), "mean")
+    if method == "mean":
+        return mean, var, method
+    var = check_finite(as_float_array(var, "var"), "var")
+    if var.size and var.min() < 0:
+        raise ValueError(f"var must be non-negative; got minimum {var.min():g}.")
+    return mean, var, method
+
+
+def check_parent_distribution_args(net, k, states, probs):
+    """The checked ``(k, states, probs)`` of :func:`refimpl.forward.marginals_from_parent_distribution`."""
+    k = check_layer_index(net, k)
+    s = as_float_array(states, "states")
+    if s.ndim != 2 or s.shape[1] != net.sizes[k - 1]:
+        raise ValueError(f"states must have shape (S, {net.sizes[k - 1]}); got shape {s.shape}.")
+    check_binary(s, "states")
+    p = check_finite(as_float_array(probs, "probs"), "probs")
+    if p.shape != (s.shape[0],):
+        raise ValueError(f"probs must have shape ({s.shape[0]},) to match states; got shape {p.shape}.")
+    if p.size and (p.min() < 0 or abs(p.sum() - 1.0) > 1e-9):
+        raise ValueError(f"probs must be non-negative and sum to 1; got sum {p.sum():g}, minimum {p.min():g}.")
+    return k, s, p
+
+
+# ---------------------------------------------------------------- the entry points of refimpl.exact
+#: Widest layer whose :math:`2^{d_k}` state distribution is held in memory (2**24 float64 = 128 MiB per input).
+MAX_LAYER_BITS = 24
+#: Largest :math:`d_k + d_{k+1}` of one recursion step: :math:`2^{34} \approx 1.7\cdot 10^{10}` terms,
+#: seconds to minutes.
+MAX_PAIR_BITS = 34
+#: Largest number of jointly enumerated bits (hidden units plus output) in brute-force enumeration.
+MAX_BRUTE_FORCE_BITS = 22
+BACKENDS = ("numba", "numpy")
+
+
+def check_net(net, name: str = "net"):
+    """``net`` if it is a :class:`refimpl.sbn.SigmoidBeliefNet`, else TypeError."""
+    from .sbn import SigmoidBeliefNet  # here, not at the top: sbn imports this module
+
+    if not isinstance(net, SigmoidBeliefNet):
+        raise TypeError(f"{name} must be a refimpl.sbn.SigmoidBeliefNet; got {type(net).__name__}.")
+    return net
+
+
+def check_exact_args(net, x0, backend, include_output):
+    """The checked ``(x, single, weights, biases, backend)`` of exact inference, weights as float64 C arrays.
+
+    Refuses networks whose recursion would not fit in memory (a layer wider than
+    :data:`MAX_LAYER_BITS`) or finish in reasonable time (a step wider than :data:`MAX_PAIR_BITS`);
+    the output layer counts only with ``include_output`` (and never a categorical one).
+    """
+    check_net(net)
+    backend = check_choice(backend, "backend", BACKENDS)
+    x, single = as_batch(x0, "x0", net.sizes[0])
+    sizes, n = net.sizes, net.n_layers
+    last = n if (include_output and not net.is_categorical(n)) else n - 1
+    for k in range(1, last + 1):
+        if sizes[k] > MAX_LAYER_BITS:
+            raise ValueError(
+                f"exact inference holds the distribution over all 2**d_k states of layer {k}; "
+                f"d_{k} must be <= MAX_LAYER_BITS = {MAX_LAYER_BITS} (2**{MAX_LAYER_BITS} float64 = 128 MiB "
+                f"per input); got d_{k} = {sizes[k]}. Use Monte Carlo or the mean pass for wider layers.")
+    for k in range(1, last):
+        if sizes[k] + sizes[k + 1] > MAX_PAIR_BITS:
+            raise ValueError(
+                f"one step of the exact recursion from layer {k} to layer {k + 1} sums 2**(d_{k} + d_{k + 1}) "
+                f"= 2**{sizes[k] + sizes[k + 1]} terms; d_{k} + d_{k + 1} must be <= MAX_PAIR_BITS = "
+                f"{MAX_PAIR_BITS} to finish in reasonable time; got d_{k} = {sizes[k]}, d_{k + 1} = {sizes[k + 1]}.")
+    weights = [np.ascontiguousarray(w, dtype=np.float64) for w in net.weights]
+    biases = [np.ascontiguousarray(b, dtype=np.float64) for b in net.biases]
+    return x, single, weights, biases, backend
+
+
+def check_brute_force_args(net, x0):
+    """The checked ``(x, single, number of joint configurations)`` of brute-force enumeration."""
+    check_net(net)
+    x, single = as_batch(x0, "x0", net.sizes[0])
+    sizes, n = net.sizes, net.n_layers
+    out_states = sizes[n] if net.is_categorical(n) else 2 ** sizes[n]
+    n_configs = 2 ** sum(sizes[1:n]) * out_states
+    if n_configs > 2**MAX_BRUTE_FORCE_BITS:
+        raise ValueError(
+            f"brute force enumerates all {n_configs} joint configurations of layers 1..{n} "
+            f"(2**(d_1 + ... + d_{n - 1}) hidden times {out_states} output states); at most "
+            f"2**MAX_BRUTE_FORCE_BITS = 2**{MAX_BRUTE_FORCE_BITS} are allowed. "
+            f"Use exact_marginals (the layer recursion) instead.")
+    return x, single, n_configs
+
+
+# ---------------------------------------------------------------- the entry point of refimpl.montecarlo
+def check_mc_args(net, x0, n_samples, rng, return_stderr):
+    """The checked ``(x in the net's dtype, single, n_samples, rng)`` of :func:`refimpl.montecarlo.mc_marginals`."""
+    n_samples, rng = check_positive_int(n_samples, "n_samples"), check_rng(rng)
+    if return_stderr and n_samples < 2:
+        raise ValueError(f"n_samples must be >= 2 to estimate a standard error; got {n_samples}.")
+    x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
+    return x, single, n_samples, rng

@@ -43,7 +43,7 @@ from ._validation import (
     check_nonnegative,
     check_rng,
 )
-from .forward import forward_pass
+from .forward import forward_marginals
 from .numerics import log_softmax
 from .sbn import SigmoidBeliefNet, one_hot
 
@@ -323,12 +323,12 @@ class CoupledPair:
 
         Notes
         -----
-        The mean pass of :func:`refimpl.forward.forward_pass` on ``pair.recogniser``.
+        The mean pass of :func:`refimpl.forward.forward_marginals` on ``pair.recogniser``.
 
         .. math:: \mu^k = \sigma(W^k \mu^{k-1} + b^k),\quad \mu^0 = x
         """
         x = as_batch(x, "x", self.sizes[0], binary=True, dtype=self.dtype)[0]
-        means, _ = forward_pass(self.recogniser, x)
+        means = forward_marginals(self.recogniser, x, dtype=self.dtype)
         return means if all_layers else means[-1]
 
     def sample_hidden(self, x, rng):
@@ -346,7 +346,7 @@ class CoupledPair:
         """
         rng = check_rng(rng)
         x = as_batch(x, "x", self.sizes[0], binary=True, dtype=self.dtype)[0]
-        return self.recogniser.sample_states(x, rng, n_layers=self.n_layers - 1)
+        return [h[0] for h in self.recogniser.sample(x, 1, rng, n_layers=self.n_layers - 1)]
 
     def log_q(self, x, hidden, y):
         r"""Per-row :math:`\log q(h, y \mid x)` of the recogniser (M3, categorical top).
@@ -363,7 +363,7 @@ class CoupledPair:
         ndarray of shape (B,), float64
         """
         x, y, hidden = self.check_batch(x, y, hidden)
-        return self.recogniser.log_prob_states(x, hidden + [self.one_hot(y)])
+        return self.recogniser.log_prob(x, hidden + [self.one_hot(y)], dtype=self.dtype)
 
     # ------------------------------------------------------------ generation
     def sample_generator(self, y, rng):
@@ -389,7 +389,7 @@ class CoupledPair:
         .. math:: x^{k-1} \sim \mathrm{Bern}\big(\sigma((W^k)^\top x^k + c^{k-1})\big),\quad x^n = \mathrm{onehot}(y)
         """
         rng = check_rng(rng)
-        states = self.generator.sample_states(self.one_hot(check_labels(y, self.n_classes, "y")), rng)
+        states = [s[0] for s in self.generator.sample(self.one_hot(check_labels(y, self.n_classes, "y")), 1, rng)]
         return states[-2::-1], states[-1]  # [h^{n-1}, ..., h^1, x] -> [h^1, ..., h^{n-1}], x
 
     def generate_mean(self, y, all_layers: bool = False):
@@ -412,7 +412,7 @@ class CoupledPair:
 
         .. math:: \nu^{k-1} = \sigma((W^k)^\top \nu^k + c^{k-1}),\quad \nu^n = \mathrm{onehot}(y)
         """
-        means, _ = forward_pass(self.generator, self.one_hot(check_labels(y, self.n_classes, "y")))
+        means = forward_marginals(self.generator, self.one_hot(check_labels(y, self.n_classes, "y")), dtype=self.dtype)
         return means[::-1] if all_layers else means[-1]
 
     def log_p(self, x, hidden, y):
@@ -430,4 +430,4 @@ class CoupledPair:
         ndarray of shape (B,), float64
         """
         x, y, hidden = self.check_batch(x, y, hidden)
-        return self.generator.log_prob_states(self.one_hot(y), hidden[::-1] + [x])
+        return self.generator.log_prob(self.one_hot(y), hidden[::-1] + [x], dtype=self.dtype)

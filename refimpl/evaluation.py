@@ -63,7 +63,7 @@ def _block_size(n_samples, batch_size):
 
 def _sample_hidden(rec, x, n_samples, rng):
     """``n_samples`` draws of h^1..h^{n-1} ~ q(h | x) per image (each image's rows contiguous)."""
-    return rec.sample_states(np.repeat(x, n_samples, axis=0), rng, n_layers=rec.n_layers - 1)
+    return [h[0] for h in rec.sample(np.repeat(x, n_samples, axis=0), 1, rng, n_layers=rec.n_layers - 1)]
 
 
 # ------------------------------------------------------------ recognition
@@ -187,8 +187,8 @@ def _log_px_y(pair, x, K, rng):
     r"""One block: :math:`\log \frac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)` for every class, (B, C)."""
     B, C, xr = x.shape[0], pair.n_classes, np.repeat(x, K, axis=0)
     hidden = _sample_hidden(pair.recogniser, x, K, rng)  # h_k ~ q(h | x)
-    log_q = pair.recogniser.log_prob_states(xr, hidden)
-    log_p = np.stack([pair.generator.log_prob_states(pair.one_hot(np.full(B * K, y)), hidden[::-1] + [xr])
+    log_q = pair.recogniser.log_prob(xr, hidden, dtype=pair.dtype)
+    log_p = np.stack([pair.generator.log_prob(pair.one_hot(np.full(B * K, y)), hidden[::-1] + [xr], dtype=pair.dtype)
                       for y in range(C)], axis=1)  # log p(x, h_k | y), (B K, C)
     log_w = (log_p - np.reshape(log_q, (-1, 1))).reshape(B, K, C)
     return logsumexp(log_w, axis=1) - np.log(K)

@@ -23,19 +23,18 @@ State indexing: a layer of width ``d`` has ``2**d`` states; state ``s`` is the
 binary number whose bit ``i`` is unit ``i``, :math:`s = \sum_i x_i 2^i`. A
 categorical output with ``C`` classes has ``C`` states (class ``c`` is one-hot ``c``).
 
-The hot loop, one step of the recursion, is written twice: the readable
-:func:`_layer_step_numpy` and the Numba kernel :func:`_layer_step_numba` right
-below it; ``backend="numpy" | "numba"`` chooses one.
+The hot loop, one step of the recursion, is the readable :func:`layer_step`; its Numba
+twin is :func:`refimpl.kernels.layer_step`, and ``backend="numpy" | "numba"`` chooses one.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
 
-from ._validation import as_batch, check_choice
+from . import kernels
+from ._validation import MAX_BRUTE_FORCE_BITS, MAX_LAYER_BITS, MAX_PAIR_BITS, check_brute_force_args, check_exact_args
 from .numerics import log_sigmoid, sigmoid, softmax
-from .sbn import SigmoidBeliefNet, binary_states
+from .sbn import SigmoidBeliefNet, binary_states  # noqa: F401 (SigmoidBeliefNet: the examples)
 
 __all__ = [
     "MAX_BRUTE_FORCE_BITS",
@@ -46,25 +45,10 @@ __all__ = [
     "layer_state_distributions",
 ]
 
-#: Widest layer whose :math:`2^{d_k}` state distribution is held in memory (2**24 float64 = 128 MiB per input).
-MAX_LAYER_BITS = 24
-#: Largest :math:`d_k + d_{k+1}` of one recursion step: :math:`2^{34} \approx 1.7\cdot 10^{10}` terms,
-#: seconds to minutes.
-MAX_PAIR_BITS = 34
-#: Largest number of jointly enumerated bits (hidden units plus output) in :func:`brute_force_marginals`.
-MAX_BRUTE_FORCE_BITS = 22
-
-BACKENDS = ("numba", "numpy")
 _CHUNK = 1 << 20  # entries per temporary block in the NumPy code (8 MiB of float64)
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_net(net):
-    if not isinstance(net, SigmoidBeliefNet):
-        raise TypeError(f"net must be a refimpl.sbn.SigmoidBeliefNet; got {type(net).__name__}.")
-    return net
-
-
 def _blocks(n: int, size: int):
     """``(start, stop)`` pairs covering ``range(n)`` in blocks of at most ``size``."""
     size = max(1, size)
@@ -104,21 +88,11 @@ def _output_step(p_prev: np.ndarray, weight: np.ndarray, bias: np.ndarray, categ
     return out
 
 
-# --------------------------------------------------------------------------- the hot loop, twice
-def _layer_step_numpy(p_prev, weight, bias):
-    r"""One step of the layer recursion, vectorised NumPy.
+# --------------------------------------------------------------------------- the hot loop
+def layer_step(p_prev, weight, bias):
+    r"""One step of the layer recursion: ``p_prev`` (B, 2**d_k) to :math:`q(x^{k+1} \mid x^0)`, (B, 2**d_{k+1}).
 
-    Parameters
-    ----------
-    p_prev : ndarray of shape (B, 2**d_k)
-        :math:`q(x^k \mid x^0)` over the states of layer ``k``, one row per input.
-    weight : ndarray of shape (d_{k+1}, d_k)
-    bias : ndarray of shape (d_{k+1},)
-
-    Returns
-    -------
-    ndarray of shape (B, 2**d_{k+1})
-        :math:`q(x^{k+1} \mid x^0)` over the states of layer ``k + 1``.
+    ``weight`` (d_{k+1}, d_k) and ``bias`` (d_{k+1},) are :math:`W^{k+1}, b^{k+1}`.
 
     Notes
     -----
@@ -146,126 +120,7 @@ def _layer_step_numpy(p_prev, weight, bias):
     return out
 
 
-@njit(cache=True, parallel=True)
-def _layer_step_numba(p_prev, weight, bias, n_blocks):  # pragma: no cover - compiled
-    r"""Numba twin of :func:`_layer_step_numpy`; same arguments, same result.
-
-    One extra argument, ``n_blocks``: the states ``s`` are split into that many
-    blocks, run in parallel (``prange``), each with its own accumulator; pass
-    ``numba.get_num_threads()``.
-
-    What differs: the transition table is never stored. For each state ``s``
-    of layer ``k`` the next layer's units are split into a low half (bits
-    ``0..h-1`` of ``t``) and a high half, and since the units are independent
-    given ``s``,
-
-    .. math:: q(t \mid s) = q(t_{lo} \mid s)\, q(t_{hi} \mid s),
-
-    two small tables of :math:`2^{h}` and :math:`2^{d_{k+1}-h}` products of
-    :math:`\sigma(\pm a_j)`, built by doubling. The accumulation
-    ``out[t_hi, t_lo] += p(s) q(t_hi|s) q(t_lo|s)`` is then one multiply-add
-    per (s, t): no ``exp`` and no ``log`` in the inner loop. All factors are
-    non-negative probabilities with full relative precision (``sigma(-a)`` is
-    computed as such, never as ``1 - sigma(a)``), so nothing cancels,
-    overflows or loses precision at extreme weights.
-    """
-    B, n_prev = p_prev.shape
-    d_next, d_prev = weight.shape
-    lo = d_next // 2
-    hi = d_next - lo
-    n_lo = 1 << lo
-    n_hi = 1 << hi
-    n_blocks = max(1, min(n_blocks, n_prev))
-    acc = np.zeros((n_blocks, B, n_hi, n_lo))
-    for c in prange(n_blocks):
-        a = np.empty(d_next)
-        f_lo = np.empty(n_lo)
-        f_hi = np.empty(n_hi)
-        for s in range(c * n_prev // n_blocks, (c + 1) * n_prev // n_blocks):
-            any_mass = False
-            for b in range(B):
-                if p_prev[b, s] != 0.0:
-                    any_mass = True
-            if not any_mass:
-                continue
-            for j in range(d_next):  # a(s) = W s + b
-                v = bias[j]
-                for i in range(d_prev):
-                    if (s >> i) & 1:
-                        v += weight[j, i]
-                a[j] = v
-            f_lo[0] = 1.0
-            for j in range(lo):
-                _double(f_lo, 1 << j, a[j])
-            f_hi[0] = 1.0
-            for j in range(hi):
-                _double(f_hi, 1 << j, a[lo + j])
-            for b in range(B):
-                ps = p_prev[b, s]
-                if ps == 0.0:
-                    continue
-                for th in range(n_hi):
-                    w = ps * f_hi[th]
-                    row = acc[c, b, th]
-                    for tl in range(n_lo):
-                        row[tl] += w * f_lo[tl]
-    out = np.zeros((B, n_hi * n_lo))
-    for c in range(n_blocks):
-        out += acc[c].reshape(B, n_hi * n_lo)
-    return out
-
-
-@njit(cache=True, inline="always")
-def _double(f, size, a):  # pragma: no cover - compiled
-    """Append one Bernoulli unit with logit ``a`` to the product table ``f[:size]`` -> ``f[:2*size]``."""
-    if a >= 0.0:
-        e = np.exp(-a)
-        on, off = 1.0 / (1.0 + e), e / (1.0 + e)
-    else:
-        e = np.exp(a)
-        on, off = e / (1.0 + e), 1.0 / (1.0 + e)
-    for t in range(size):
-        f[t + size] = f[t] * on
-        f[t] = f[t] * off
-
-
-def _layer_step_numba_threads(p_prev, weight, bias):
-    """Run :func:`_layer_step_numba` with one block of states per Numba thread."""
-    return _layer_step_numba(p_prev, weight, bias, get_num_threads())
-
-
-_STEPS = {"numpy": _layer_step_numpy, "numba": _layer_step_numba_threads}
-
-
-# --------------------------------------------------------------------------- limits
-def _check_limits(net, include_output: bool):
-    """Refuse networks whose recursion would not fit in memory or finish in reasonable time."""
-    sizes = net.sizes
-    n = net.n_layers
-    last = n if (include_output and not net.is_categorical(n)) else n - 1
-    for k in range(1, last + 1):
-        if sizes[k] > MAX_LAYER_BITS:
-            raise ValueError(
-                f"exact inference holds the distribution over all 2**d_k states of layer {k}; "
-                f"d_{k} must be <= MAX_LAYER_BITS = {MAX_LAYER_BITS} (2**{MAX_LAYER_BITS} float64 = 128 MiB "
-                f"per input); got d_{k} = {sizes[k]}. Use Monte Carlo or the mean pass for wider layers."
-            )
-    for k in range(1, last):
-        if sizes[k] + sizes[k + 1] > MAX_PAIR_BITS:
-            raise ValueError(
-                f"one step of the exact recursion from layer {k} to layer {k + 1} sums 2**(d_{k} + d_{k + 1}) "
-                f"= 2**{sizes[k] + sizes[k + 1]} terms; d_{k} + d_{k + 1} must be <= MAX_PAIR_BITS = "
-                f"{MAX_PAIR_BITS} to finish in reasonable time; got d_{k} = {sizes[k]}, d_{k + 1} = {sizes[k + 1]}."
-            )
-
-
-def _prepare(net, x0, backend):
-    _check_net(net)
-    backend = check_choice(backend, "backend", BACKENDS)
-    x, single = as_batch(x0, "x0", net.sizes[0])
-    weights = [np.ascontiguousarray(w, dtype=np.float64) for w in net.weights]
-    biases = [np.ascontiguousarray(b, dtype=np.float64) for b in net.biases]
-    return x, single, weights, biases, _STEPS[backend]
+_STEPS = {"numpy": layer_step, "numba": kernels.layer_step_threads}  # the one place the fast form is chosen
 
 
 # --------------------------------------------------------------------------- public functions
@@ -278,41 +133,21 @@ def layer_state_distributions(net, x0, backend: str = "numba"):
     x0 : array_like of shape (d_0,) or (B, d_0)
         Binary input.
     backend : {"numba", "numpy"}, default "numba"
-        Which twin of the recursion step to run; the results agree to rounding.
+        The recursion step: :func:`layer_step` or its Numba twin; they agree to rounding.
 
     Returns
     -------
     list of ndarray
-        Entry ``k - 1`` is :math:`q(x^k \mid x^0)` for ``k = 1..n``, of shape
-        ``(2**d_k,)`` for one input or ``(B, 2**d_k)`` for a batch; state
-        ``s`` has unit ``i`` equal to bit ``i`` of ``s``. A categorical output
-        has ``C`` states, the class probabilities. Each row sums to 1.
-
-    Raises
-    ------
-    TypeError
-        If ``net`` is not a :class:`~refimpl.sbn.SigmoidBeliefNet`.
-    ValueError
-        For a badly shaped or non-binary ``x0``, an unknown ``backend``, a
-        layer wider than :data:`MAX_LAYER_BITS` or a pair of consecutive
-        layers wider than :data:`MAX_PAIR_BITS` (the output included here).
+        :math:`q(x^k \mid x^0)` for ``k = 1..n``, of shape ``(2**d_k,)`` or ``(B, 2**d_k)``
+        (state ``s`` has unit ``i`` = bit ``i`` of ``s``; ``C`` states at a categorical top).
 
     Notes
     -----
     Equation: M4
 
-    .. math::
-        q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k)
+    .. math:: q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k)
 
-    Layer 1 is a product of Bernoulli distributions (its parent :math:`x^0` is
-    observed) and is built directly; each later layer costs one recursion step
-    of :math:`2^{d_k + d_{k+1}}` terms (:math:`2^{d_{n-1}} C` for a
-    categorical output).
-
-    See Also
-    --------
-    exact_marginals : the per-unit marginals of these distributions.
-    brute_force_marginals : the same by joint enumeration.
+    Layers are limited to :data:`MAX_LAYER_BITS` units and a step to :data:`MAX_PAIR_BITS`.
 
     Examples
     --------
@@ -320,47 +155,23 @@ def layer_state_distributions(net, x0, backend: str = "numba"):
     >>> [p.tolist() for p in layer_state_distributions(net, [1.0])]
     [[0.25, 0.25, 0.25, 0.25], [0.5, 0.5]]
     """
-    x, single, weights, biases, step = _prepare(net, x0, backend)
-    _check_limits(net, include_output=True)
-    n = net.n_layers
+    x, single, weights, biases, backend = check_exact_args(net, x0, backend, include_output=True)
+    step = _STEPS[backend]
     a1 = x @ weights[0].T + biases[0]
-    p = softmax(a1) if net.is_categorical(1) else _product_distribution(a1)
-    dists = [p]
-    for k in range(1, n):
+    dists = [softmax(a1) if net.is_categorical(1) else _product_distribution(a1)]
+    for k in range(1, net.n_layers):
         if net.is_categorical(k + 1):
-            p = _output_step(p, weights[k], biases[k], categorical=True)
+            dists.append(_output_step(dists[-1], weights[k], biases[k], categorical=True))
         else:
-            p = step(p, weights[k], biases[k])
-        dists.append(p)
+            dists.append(step(dists[-1], weights[k], biases[k]))
     return [d[0] for d in dists] if single else dists
 
 
 def exact_marginals(net, x0, backend: str = "numba"):
     r"""Exact per-unit marginals :math:`q(x^k_i = 1 \mid x^0)` of every layer, by the layer recursion (M4).
 
-    Parameters
-    ----------
-    net : SigmoidBeliefNet
-    x0 : array_like of shape (d_0,) or (B, d_0)
-        Binary input.
-    backend : {"numba", "numpy"}, default "numba"
-        Which twin of the recursion step to run; the results agree to rounding.
-
-    Returns
-    -------
-    list of ndarray
-        Entry ``k - 1`` holds :math:`q(x^k_i = 1 \mid x^0)` for ``k = 1..n``, of
-        shape ``(d_k,)`` for one input or ``(B, d_k)`` for a batch; for a
-        categorical output the class probabilities, shape ``(C,)`` or ``(B, C)``.
-
-    Raises
-    ------
-    TypeError
-        If ``net`` is not a :class:`~refimpl.sbn.SigmoidBeliefNet`.
-    ValueError
-        For a badly shaped or non-binary ``x0``, an unknown ``backend``, a
-        hidden layer wider than :data:`MAX_LAYER_BITS` or two consecutive
-        hidden layers wider than :data:`MAX_PAIR_BITS` together.
+    Arguments as :func:`layer_state_distributions`. Returns entry ``k - 1`` of shape ``(d_k,)``
+    or ``(B, d_k)``: the marginals, or the class probabilities at a categorical top.
 
     Notes
     -----
@@ -370,15 +181,8 @@ def exact_marginals(net, x0, backend: str = "numba"):
         q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k),\qquad
         q(x^k_i = 1 \mid x^0) = \sum_{x^k:\ x^k_i = 1} q(x^k \mid x^0)
 
-    The recursion runs over the hidden layers, :math:`\sum_{k=1}^{n-2} 2^{d_k + d_{k+1}}`
-    terms; the output needs only :math:`\sum_{x^{n-1}} q(x^{n-1} \mid x^0)\,\sigma(W^n x^{n-1} + b^n)`
-    (or the softmax), :math:`2^{d_{n-1}} d_n` terms, so its width is not limited.
-    Layer 0 is observed, so :math:`d_0` does not matter either.
-
-    See Also
-    --------
-    layer_state_distributions : the full distributions these marginals come from.
-    brute_force_marginals : the same by joint enumeration (the definition).
+    The output needs only :math:`\sum_{x^{n-1}} q(x^{n-1} \mid x^0)\,\sigma(W^n x^{n-1} + b^n)`,
+    so its width is not limited (nor is :math:`d_0`).
 
     Examples
     --------
@@ -386,9 +190,8 @@ def exact_marginals(net, x0, backend: str = "numba"):
     >>> [m.round(4).tolist() for m in exact_marginals(net, [1.0])]  # (s(0) + 2 s(2) + s(4)) / 4
     [[0.5, 0.5], [0.8109]]
     """
-    x, single, weights, biases, step = _prepare(net, x0, backend)
-    _check_limits(net, include_output=False)
-    n = net.n_layers
+    x, single, weights, biases, backend = check_exact_args(net, x0, backend, include_output=False)
+    step, n = _STEPS[backend], net.n_layers
     a1 = x @ weights[0].T + biases[0]
     if n == 1:
         marg = [softmax(a1) if net.is_categorical(1) else sigmoid(a1)]
@@ -405,42 +208,17 @@ def exact_marginals(net, x0, backend: str = "numba"):
 def brute_force_marginals(net, x0):
     r"""Per-unit marginals of every layer by enumerating all joint configurations: the definition of M4.
 
-    Parameters
-    ----------
-    net : SigmoidBeliefNet
-    x0 : array_like of shape (d_0,) or (B, d_0)
-        Binary input.
-
-    Returns
-    -------
-    list of ndarray
-        As :func:`exact_marginals`: entry ``k - 1`` of shape ``(d_k,)`` or
-        ``(B, d_k)``; class probabilities for a categorical output.
-
-    Raises
-    ------
-    TypeError
-        If ``net`` is not a :class:`~refimpl.sbn.SigmoidBeliefNet`.
-    ValueError
-        For a badly shaped or non-binary ``x0``, or when the joint configurations
-        number more than ``2**MAX_BRUTE_FORCE_BITS`` (hidden bits plus output bits,
-        a categorical output counting as :math:`\log_2 C` bits).
+    Returns what :func:`exact_marginals` returns; at most ``2**MAX_BRUTE_FORCE_BITS`` joint
+    configurations (a categorical output counting :math:`\log_2 C` bits).
 
     Notes
     -----
     Equation: M4
 
-    .. math::
-        q(x^n \mid x^0) = \sum_{x^1..x^{n-1}} \prod_{k=1}^{n} q(x^k \mid x^{k-1})
+    .. math:: q(x^n \mid x^0) = \sum_{x^1..x^{n-1}} \prod_{k=1}^{n} q(x^k \mid x^{k-1})
 
-    Every configuration :math:`(x^1, \dots, x^n)` is listed, its probability
-    :math:`\prod_k q(x^k \mid x^{k-1})` evaluated by M3, and the marginal of
-    each unit summed over the configurations where it is on:
-    :math:`2^{d_1 + \dots + d_{n-1}}` (times the output's states) terms.
-
-    See Also
-    --------
-    exact_marginals : the same by the layer recursion, exponentially cheaper.
+    Every configuration's probability is evaluated by M3 and each unit's marginal summed over
+    the configurations where it is on.
 
     Examples
     --------
@@ -448,18 +226,8 @@ def brute_force_marginals(net, x0):
     >>> [m.round(4).tolist() for m in brute_force_marginals(net, [1.0])]  # (s(0) + 2 s(2) + s(4)) / 4
     [[0.5, 0.5], [0.8109]]
     """
-    _check_net(net)
-    x, single = as_batch(x0, "x0", net.sizes[0])
+    x, single, n_configs = check_brute_force_args(net, x0)
     sizes, n = net.sizes, net.n_layers
-    out_states = sizes[n] if net.is_categorical(n) else 2 ** sizes[n]
-    n_configs = 2 ** sum(sizes[1:n]) * out_states
-    if n_configs > 2**MAX_BRUTE_FORCE_BITS:
-        raise ValueError(
-            f"brute force enumerates all {n_configs} joint configurations of layers 1..{n} "
-            f"(2**(d_1 + ... + d_{n - 1}) hidden times {out_states} output states); at most "
-            f"2**MAX_BRUTE_FORCE_BITS = 2**{MAX_BRUTE_FORCE_BITS} are allowed. "
-            f"Use exact_marginals (the layer recursion) instead."
-        )
     # configuration c: the hidden bits are the low bits of c (layer 1 lowest), the output state the rest
     c = np.arange(n_configs, dtype=np.int64)
     layers, shift = [], 0
@@ -471,7 +239,6 @@ def brute_force_marginals(net, x0):
         layers.append(np.eye(sizes[n])[out_index])
     else:
         layers.append(((out_index[:, None] >> np.arange(sizes[n])) & 1).astype(np.float64))
-    # joint probability of every configuration for every input: (n_configs, B)
-    p = np.exp(net.log_prob(x, [state[:, None, :] for state in layers]))
+    p = np.exp(net.log_prob(x, [state[:, None, :] for state in layers]))  # (n_configs, B)
     marg = [p.T @ state for state in layers]
     return [m[0] for m in marg] if single else marg

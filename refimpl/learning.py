@@ -39,9 +39,9 @@ from ._validation import (
     check_rng,
 )
 from .coupled import CoupledPair
-from .forward import forward_pass
-from .numerics import log_softmax, logsumexp, sigmoid
-from .sbn import bernoulli_log_prob
+from .forward import forward_logits
+from .layers import bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob
+from .numerics import logsumexp, sigmoid, softmax
 
 __all__ = ["NORMALISE", "l0_value_and_grad", "l1_step_grads", "l2_step_grads", "rws_step_grads",
            "semi_step_grads", "sleep_value_and_grad", "wake_unlabelled_value_and_grad", "wake_value_and_grad"]
@@ -51,15 +51,14 @@ NORMALISE = ("none", "units")
 
 # ------------------------------------------------------------ the two layers and their gradients
 def _bernoulli(t, a, scale):
-    """A Bernoulli layer at fixed states: per-row log q(t | a) and scale * (t - sigma(a))."""
-    return bernoulli_log_prob(t, a), (t - sigmoid(a)) * scale  # delta = t - sigma(a)
+    """A Bernoulli layer at fixed states t: per-row log q(t | a) and scale * (t - sigma(a)) (refimpl.layers)."""
+    return bernoulli_log_prob(t, a), bernoulli_delta(t, a) * scale
 
 
 def _categorical(y, a, scale):
-    """The categorical top at labels y: per-row log softmax(a)_y and scale * (onehot(y) - softmax(a))."""
-    logp = log_softmax(a)
+    """The categorical top at labels y: per-row log q(y | a) and scale * (onehot(y) - softmax(a)) (refimpl.layers)."""
     onehot = np.eye(a.shape[-1], dtype=a.dtype)[y]
-    return logp[np.arange(len(y)), y], (onehot - np.exp(logp)) * scale  # delta = onehot(y) - softmax(a)
+    return categorical_log_prob(onehot, a), categorical_delta(onehot, a) * scale
 
 
 def _add_layer_grads(grads, keys, delta, u, transposed=False):
@@ -131,8 +130,8 @@ def l0_value_and_grad(pair, x, y, scale=1.0):
     -0.69
     """
     x, y, _ = check_instance(pair, CoupledPair, "pair").check_batch(x, y)
-    means, logits = forward_pass(pair.recogniser, x)  # mu^1 .. mu^{n-1}, then the softmax
-    mus, grads = [x] + means[:-1], _zeros(pair)
+    logits = forward_logits(pair.recogniser, x, dtype=pair.dtype)  # a^1 .. a^n of the mean pass
+    mus, grads = [x] + [sigmoid(a) for a in logits[:-1]], _zeros(pair)  # mu^0 .. mu^{n-1}
     logp_y, delta = _categorical(y, logits[-1], scale / x.shape[0])
     for k in range(pair.n_layers, 0, -1):
         _add_layer_grads(grads, pair.recogniser_keys[k - 1], delta, mus[k - 1])
@@ -372,7 +371,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     hidden = pair.sample_hidden(xr, rng)
     log_p = pair.log_p(xr, hidden, yr)  # log p(x, h | y)
     log_q = pair.log_q(xr, hidden, yr)  # log q(h, y | x)
-    log_w = (log_p - pair.recogniser.log_prob_states(xr, hidden)).reshape(B, K)  # the proposal is q(h | x)
+    log_w = (log_p - pair.recogniser.log_prob(xr, hidden, dtype=pair.dtype)).reshape(B, K)  # the proposal is q(h | x)
     w = np.exp(log_w - logsumexp(log_w, axis=1, keepdims=True)).reshape(-1)  # each image's weights sum to 1
     scale = (w * K).astype(pair.dtype)[:, None]  # the terms average over their B * K rows
     _, grads_p = wake_value_and_grad(pair, xr, hidden, yr, scale)
@@ -502,7 +501,7 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
     x_l, y_l, _ = pair.check_batch(x_labelled, y_labelled, x_name="x_labelled")
     hidden = pair.sample_hidden(x_u, rng)  # wake: h ~ q(h | x), the class weighted by q(y | h^{n-1})
     top = hidden[-1] if hidden else x_u
-    belief = np.exp(log_softmax(pair.recogniser.logits(pair.n_layers, top).astype(np.float64)))
+    belief = softmax(pair.recogniser.logits(pair.n_layers, top).astype(np.float64))
     terms, all_grads = {}, []
     terms["G"], grads = wake_unlabelled_value_and_grad(pair, x_u, hidden, belief, s_g)
     all_grads.append(grads)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_batch, check_positive_int, check_rng
+from ._validation import check_mc_args
 from .numerics import sigmoid, softmax
 
 __all__ = ["mc_marginals"]
@@ -55,12 +55,6 @@ def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, retu
     stderr : list of ndarray
         Only with ``return_stderr=True``; same shapes as ``mu``.
 
-    Raises
-    ------
-    ValueError, TypeError
-        For a bad ``x0``, ``n_samples`` < 1 (< 2 with ``return_stderr``) or an ``rng`` that is
-        not a ``numpy.random.Generator``.
-
     Notes
     -----
     Equation: M4, M5
@@ -86,11 +80,7 @@ def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, retu
     >>> mu[0]  # layer 1 is exact when Rao-Blackwellised
     array([0.5])
     """
-    n_samples = check_positive_int(n_samples, "n_samples")
-    rng = check_rng(rng)
-    if return_stderr and n_samples < 2:
-        raise ValueError(f"n_samples must be >= 2 to estimate a standard error; got {n_samples}.")
-    x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
+    x, single, n_samples, rng = check_mc_args(net, x0, n_samples, rng, return_stderr)
     widest = max(net.sizes)
     chunk = max(1, min(n_samples, _CHUNK_ELEMENTS // (x.shape[0] * widest)))
     # Running mean and sum of squared deviations, combined chunk by chunk (Chan et al.'s

@@ -18,12 +18,12 @@ from refimpl.exact import (
     MAX_BRUTE_FORCE_BITS,
     MAX_LAYER_BITS,
     MAX_PAIR_BITS,
-    _layer_step_numba,
-    _layer_step_numpy,
     brute_force_marginals,
     exact_marginals,
     layer_state_distributions,
+    layer_step,
 )
+from refimpl.kernels import layer_step as layer_step_numba
 from refimpl.sbn import SigmoidBeliefNet
 
 BACKENDS = ["numba", "numpy"]
@@ -184,8 +184,8 @@ def test_m4_numba_step_equals_numpy_step(d_prev, d_next, scale, n_blocks):
     p /= p.sum(axis=1, keepdims=True)
     weight = scale * rng.choice([-1.0, 1.0], size=(d_next, d_prev)) * rng.random((d_next, d_prev))
     bias = scale * rng.standard_normal(d_next)
-    got = _layer_step_numba(p, weight, bias, n_blocks)
-    want = _layer_step_numpy(p, weight, bias)
+    got = layer_step_numba(p, weight, bias, n_blocks)
+    want = layer_step(p, weight, bias)
     assert_allclose(got, want, rtol=0, atol=1e-12)
     assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 

@@ -282,7 +282,7 @@ def test_sample_rejects_bad_x0_and_n(x0, n, error, message):
     "x0, layers, error, message",
     [
         (np.ones(3), np.zeros((2, 2)), TypeError, "layers must be a list of 2 arrays"),
-        (np.ones(3), [np.zeros(2)], ValueError, r"layers must hold 2 arrays \(layers 1..2\); got 1"),
+        (np.ones(3), [np.zeros(2)] * 3, ValueError, r"layers must hold at most 2 arrays \(layers 1..m, m <= 2\)"),
         (np.ones(3), [np.zeros(3), np.array([1.0, 0.0])], ValueError,
          r"layers\[0\] must have last axis of length d_1 = 2"),
         (np.ones(3), [np.zeros(2), np.array([0.5, 0.5])], ValueError, r"layers\[1\] must be binary"),
@@ -325,31 +325,31 @@ def test_binary_states_unit_i_is_bit_i_of_the_state_index(d):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_m1_sample_states_draw_uniforms_in_the_network_dtype(dtype):
+def test_m1_sample_draws_uniforms_in_the_network_dtype(dtype):
     """The fast sampler switches a unit on exactly when its uniform (drawn in the net's dtype) is below sigma(a)."""
     rng = np.random.default_rng(3)
     net = SigmoidBeliefNet.random([5, 4, 3], rng)
     net = SigmoidBeliefNet(net.weights, net.biases, dtype=dtype)
     x = rng.integers(0, 2, (6, 5)).astype(dtype)
-    h1, h2 = net.sample_states(x, np.random.default_rng(9))
+    h1, h2 = (h[0] for h in net.sample(x, 1, np.random.default_rng(9)))
     replay = np.random.default_rng(9)
     u1 = replay.random((6, 4), dtype=dtype)
     expect1 = (u1 < 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ net.weights[0].T.astype(np.float64)
                                               + net.biases[0])))).astype(dtype)
     assert h1.dtype == dtype and np.array_equal(h1, expect1)
     assert h2.shape == (6, 3) and set(np.unique(h2)) <= {0.0, 1.0}
-    only_first = net.sample_states(x, np.random.default_rng(9), n_layers=1)
-    assert len(only_first) == 1 and np.array_equal(only_first[0], h1)
+    only_first = net.sample(x, 1, np.random.default_rng(9), n_layers=1)
+    assert len(only_first) == 1 and np.array_equal(only_first[0][0], h1)
 
 
-def test_m3_log_prob_states_of_the_first_layers_is_their_marginal_term():
-    """log_prob_states over layers 1..m sums the same per-layer terms that log_prob sums over all n."""
+def test_m3_log_prob_of_the_first_layers_is_their_marginal_term():
+    """log_prob over layers 1..m sums the same per-layer terms that it sums over all n."""
     rng = np.random.default_rng(4)
     net = SigmoidBeliefNet.random([4, 3, 2, 2], rng, output="categorical")
     x = rng.integers(0, 2, (5, 4)).astype(float)
-    layers = net.sample_states(x, rng)
+    layers = [h[0] for h in net.sample(x, 1, rng)]
     full = net.log_prob(x, layers)
-    first_two = net.log_prob_states(x, layers[:2])
+    first_two = net.log_prob(x, layers[:2])
     top = np.log(np.sum(layers[2] * np.exp(layers[1] @ net.weights[2].T + net.biases[2]), axis=1)
                  / np.sum(np.exp(layers[1] @ net.weights[2].T + net.biases[2]), axis=1))
     assert_allclose(full, first_two + top, rtol=1e-12, atol=1e-12)

@@ -58,7 +58,7 @@ y = rng.integers(0, 3, 6)  # and labels
 #
 # one number per image (shape $(B,)$). Useful: `pair.sample_hidden(x, rng)` draws one $h$ per row,
 # `pair.log_p(x, hidden, y)` is $\log p(x, h \mid y)$ per row, and
-# `pair.recogniser.log_prob_states(x, hidden)` is $\log q(h \mid x)$ per row (the label excluded).
+# `pair.recogniser.log_prob(x, hidden)` is $\log q(h \mid x)$ per row (the label excluded).
 # Work in the log domain.
 
 # %%

@@ -58,7 +58,7 @@ y = rng.integers(0, 3, 6)  # and labels
 #
 # one number per image (shape $(B,)$). Useful: `pair.sample_hidden(x, rng)` draws one $h$ per row,
 # `pair.log_p(x, hidden, y)` is $\log p(x, h \mid y)$ per row, and
-# `pair.recogniser.log_prob_states(x, hidden)` is $\log q(h \mid x)$ per row (the label excluded).
+# `pair.recogniser.log_prob(x, hidden)` is $\log q(h \mid x)$ per row (the label excluded).
 # Work in the log domain.
 
 # %%
@@ -68,7 +68,7 @@ def is_log_likelihood(pair, x, y, K, rng):
     B = x.shape[0]
     xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)  # K rows per image
     hidden = pair.sample_hidden(xr, rng)  # h_k ~ q(h | x)
-    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob_states(xr, hidden)
+    log_w = pair.log_p(xr, hidden, yr) - pair.recogniser.log_prob(xr, hidden)
     return logsumexp(log_w.reshape(B, K), axis=1) - np.log(K)
     ### END SOLUTION
 
