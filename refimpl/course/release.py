@@ -33,7 +33,7 @@ from .exercises import EXERCISES, NOTEBOOKS
 from .notebook import BEGIN, called_names, read_percent
 from .probes import run_probe, state
 from .registry import CheckFailed, StudentError, run_check
-from .worker import DEFAULT_SECRET, _plain, check_rng, compare_state, describe_error
+from .worker import DEFAULT_SECRET, check_rng, compare_state, describe_error, plain
 
 __all__ = ["check", "course_config", "nbgrader_notebook", "write_course"]
 
@@ -62,14 +62,14 @@ def check(exercise_id: str, index: int, func, secret: str = DEFAULT_SECRET) -> N
                              f"implementation of this exercise ({', '.join(hits)})")
 
     def call(request):
-        before = _plain(state(request.args))
+        before = plain(state(request.args))
         args = copy.deepcopy(request.args)
         try:
             output, after = run_probe(func, request._replace(args=args))
         except (Exception, SystemExit) as err:
             raise StudentError(describe_error(err), type(err).__name__) from None
-        compare_state(before, _plain(after), [], exercise.function)
-        return _plain(output)
+        compare_state(before, plain(after), [], exercise.function)
+        return plain(output)
 
     item = exercise.checks[index]
     try:

@@ -39,7 +39,8 @@ from .probes import decode, encode, run_probe, state
 from .registry import CheckFailed, StudentError, run_check
 
 __all__ = ["DEFAULT_SECRET", "OUTCOMES", "GradingStopped", "check_rng", "child_main", "compare_state",
-           "describe_error", "grade_checks", "result_record", "score_function", "score_notebook", "validate_record"]
+           "describe_error", "grade_checks", "plain", "result_record", "score_function", "score_notebook",
+           "validate_record"]
 
 #: every outcome an exercise can have
 OUTCOMES = ("passed", "partial", "failed", "not implemented", "forbidden", "missing", "timeout", "crashed")
@@ -126,7 +127,7 @@ def compare_state(before, after, names, function: str) -> None:
             raise CheckFailed(f"{function} changed its argument {name} in place; it should leave its inputs unchanged")
 
 
-def _plain(value):
+def plain(value):
     """``value`` as the grader receives it from a child: encoded, through JSON, decoded."""
     return decode(json.loads(json.dumps(encode(value))))
 
@@ -199,14 +200,14 @@ def score_function(exercise, func, namespace=None, secret: str = DEFAULT_SECRET)
                 "refimpl's own implementation of this exercise"))
 
     def call(request):
-        before = _plain(state(request.args))
+        before = plain(state(request.args))
         args = copy.deepcopy(request.args)
         try:
             output, after = run_probe(func, request._replace(args=args))
         except (Exception, SystemExit) as err:
             raise StudentError(describe_error(err), type(err).__name__) from None
-        compare_state(before, _plain(after), [], exercise.function)
-        return _plain(output)
+        compare_state(before, plain(after), [], exercise.function)
+        return plain(output)
 
     checks, outcome = grade_checks(exercise, call, secret)
     return validate_record(result_record(exercise, outcome, checks), exercise)
