@@ -22,6 +22,17 @@ The names below are the public API, each used in a tutorial; everything else is
 reached through its module.
 """
 
+import sys
+
+if sys.argv[:1] == ["-m"]:  # started as a command (python -m refimpl.lab...): Ctrl-C while the imports
+    def _interrupted(kind, value, tb, _default=sys.excepthook):  # below run ends in one line, not a traceback
+        if issubclass(kind, KeyboardInterrupt):
+            print("interrupted while starting; nothing was written", file=sys.stderr)
+        else:
+            _default(kind, value, tb)
+
+    sys.excepthook = _interrupted
+
 from .consistency import consistency_gap, rbm_joint
 from .coupled import CoupledPair, transposed_generator
 from .evaluation import cycle_accuracy, importance_log_likelihood, mc_class_probs

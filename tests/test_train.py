@@ -682,3 +682,27 @@ def test_augment_redraws_only_the_unlabelled_images(tiny, monkeypatch):
         tiny_config(method="L1", augment=True)
     with pytest.raises(TypeError, match="augment must be True or False"):
         tiny_config(method="S2", labelled=50, augment="yes")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT, a POSIX signal")
+def test_ctrl_c_while_a_command_starts_ends_in_one_line_without_a_traceback():
+    """Ctrl-C during the imports (before the command's own handler runs) prints one line, no traceback."""
+    import signal
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    interrupted = []
+    for delay in (0.2, 0.4, 0.7):
+        child = subprocess.Popen([sys.executable, "-m", "refimpl.lab.train", "--help"], cwd=root,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        err = child.communicate(timeout=60)[1]
+        if "init_import_site" in err:  # the interpreter's own start, before any line of the project ran
+            continue
+        assert "Traceback" not in err, err
+        if child.returncode != 0:
+            interrupted.append(err.strip())
+    assert interrupted, "every run finished before the signal: nothing was tested"
+    assert all(len(e.splitlines()) == 1 and "interrupted" in e for e in interrupted), interrupted
