@@ -226,7 +226,9 @@ def mean_pass(net, x0):
 
 
 _WALLS = r"""
+import dataclasses
 import sys
+import threading
 import numpy as np
 import refimpl
 import refimpl.lab.data
@@ -238,8 +240,24 @@ sandbox.install()
 student = compile('''
 def attempts(path):
     out = {}
+    alias = refimpl.forward.mean_pass  # bound before: the function object itself is switched off
+    walls = vars(dataclasses.sys.modules["refimpl.course" + ".sandbox"])
+    def walls_off():
+        for key, value in list(walls.items()):  # every dict, list and set the walls' module holds, emptied
+            if isinstance(value, (dict, list, set)) and not key.startswith("__"):
+                value.clear()
+        return open(path).read()
+    def in_a_thread():
+        box = []
+        worker = threading.Thread(target=lambda: box.append(alias(pair.recogniser, np.zeros((1, 4)))))
+        worker.start(), worker.join()
+        return box[0]
     for name, attempt in [
         ("built name", lambda: getattr(refimpl, "mean" + "_pass")),
+        ("alias", lambda: alias(pair.recogniser, np.zeros((1, 4)))),
+        ("from numpy", lambda: np.vectorize(lambda: alias(pair.recogniser, np.zeros((1, 4))), otypes=[object])()),
+        ("in a thread", in_a_thread),
+        ("walls off", walls_off),
         ("method", lambda: pair.recognise_mean(np.zeros((1, 4)))),
         ("open", lambda: open(path).read()),
         ("numpy read", lambda: np.fromfile(path, dtype=np.uint8)),
@@ -255,7 +273,7 @@ def attempts(path):
             out[name] = type(err).__name__
     return out
 ''', "<cheat.py, code cell 1>", "exec")
-namespace = {"refimpl": refimpl, "np": np, "pair": pair}
+namespace = {"refimpl": refimpl, "np": np, "pair": pair, "dataclasses": dataclasses, "threading": threading}
 exec(student, namespace)
 result = namespace["attempts"](sys.argv[1])
 library = pair.sample_generator(np.array([0, 1]), np.random.default_rng(0))  # the library still works
@@ -265,14 +283,17 @@ print(result, len(library))
 
 def test_course_walls_stand_without_the_static_reading(tmp_path):
     """Past the grader's reading of the source, in a process of its own: the library's implementation of the
-    exercise raises ForbiddenCall when the submission calls it (by a built name, or as a method), while the
-    library's own calls go through; opening a file (directly or through numpy), forking and listing a folder
-    are refused."""
+    exercise raises PermissionError however the submission calls it (by a built name, an alias bound before,
+    from numpy's code, in a thread, as a method), while the rest of the library works; opening a file (directly,
+    through numpy, or after emptying every container of the walls' module), forking and listing a folder are
+    refused."""
     script = tmp_path / "walls.py"
     script.write_text(_WALLS)
     done = subprocess.run([sys.executable, str(script), str(SHEET2)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr
     result = eval(done.stdout.strip().rsplit(" ", 1)[0])
-    assert result == {"built name": "ForbiddenCall", "method": "ForbiddenCall", "open": "PermissionError",
+    assert result == {"built name": "PermissionError", "alias": "PermissionError", "from numpy": "PermissionError",
+                      "in a thread": "IndexError", "walls off": "PermissionError",
+                      "method": "PermissionError", "open": "PermissionError",
                       "numpy read": "PermissionError", "fork": "PermissionError", "listdir": "PermissionError"}

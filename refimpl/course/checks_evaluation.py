@@ -229,7 +229,7 @@ EXERCISES = [
                   f"weights, and at K = 4 their exponential to the exact p(x | y) ({REPEATS} runs of three images "
                   "of clearly different p(x | y); enumeration; 5 standard errors)", 2, _is_k_samples),
         ),
-        forbidden=("importance_log_likelihood", "log_likelihood_curve"),
+        forbidden=("importance_log_likelihood", "log_likelihood_curve", "importance_log_px_y", "log_weights"),
     ),
     Exercise(
         id="5.2", notebook=NOTEBOOK, function="cycle_accuracy", label="cycle accuracy",

@@ -213,7 +213,7 @@ EXERCISES = [
             Check("Check that every step of M10 is applied downwards, on pairs of two, three and four layers", 1,
                   _generate_mean_recursion),
         ),
-        forbidden=("generate_mean", "mean_pass", "forward_marginals", "forward_pass", "forward_logits"),
+        forbidden=("generate_mean", "mean_pass", "forward_marginals", "forward_logits"),
     ),
     Exercise(
         id="3.3", notebook=NOTEBOOK, function="rbm_joint", label="M11", title="the RBM joint of a tied layer",

@@ -150,7 +150,7 @@ EXERCISES = [
             Check("Check that log_prob stays finite and exact at logits of +-1000 (M3 from the logits)", 1,
                   _log_prob_extreme),
         ),
-        forbidden=("log_prob", "log_prob_states", "layer_log_prob", "bernoulli_log_prob", "categorical_log_prob",
+        forbidden=("log_prob", "layer_log_prob", "bernoulli_log_prob", "categorical_log_prob",
                    "forward_log_prob"),
     ),
     Exercise(
@@ -163,7 +163,7 @@ EXERCISES = [
                   2, _layer_step_chain),
         ),
         forbidden=("exact_marginals", "layer_state_distributions", "brute_force_marginals", "log_conditional_table",
-                   "_layer_step_numpy", "_layer_step_numba", "layer_step"),
+                   "layer_step"),
     ),
     Exercise(
         id="1.3", notebook=NOTEBOOK, function="unit_marginals", label="M4", title="per-unit marginals of a layer",

@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 from .exercises import EXERCISES, NOTEBOOKS
-from .notebook import code_cells, extract_definitions, reached_names
+from .notebook import code_cells_of, extract_definitions, reached_names
 from .probes import MAX_MESSAGE, decode, encode, state
 from .registry import StudentError
 from .worker import (
@@ -64,6 +64,7 @@ __all__ = [
     "CSV_FIELDS",
     "TIME_LIMIT",
     "feedback_markdown",
+    "kill_descendants",
     "find_submissions",
     "format_report",
     "grade_exercise",
@@ -92,7 +93,7 @@ def _start_fork_server(ctx) -> None:
     """
     import multiprocessing.forkserver as forkserver  # POSIX only, hence imported here
 
-    ctx.set_forkserver_preload(["refimpl.course.worker", "refimpl.course.sandbox"])
+    ctx.set_forkserver_preload(["refimpl.course.worker", "refimpl.course.sandbox", "refimpl.course._warm"])
     saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
     try:
         for name in _THREAD_VARIABLES:
@@ -110,11 +111,65 @@ def _context(start_method=None):
     """The multiprocessing context: a fork server with the grader preloaded where there is one, else spawn."""
     method = start_method or ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
     if method not in _CONTEXTS:
+        _become_subreaper()
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             _start_fork_server(ctx)
         _CONTEXTS[method] = ctx
+        _INFRASTRUCTURE.update(_children_map().get(os.getpid(), []))  # the fork server, the resource tracker
     return _CONTEXTS[method]
+
+
+_INFRASTRUCTURE = set()  # the fork server and multiprocessing's helpers: children of the grader, not of a submission
+
+
+def _become_subreaper() -> None:
+    """Linux: every process a submission starts and abandons becomes the grader's child, so it can be killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _children_map() -> dict:
+    """Parent pid -> child pids, from /proc (empty where there is none)."""
+    tree = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def kill_descendants(rounds: int = 20) -> int:
+    """Kill every process below the grader except its own helpers; reap them; return how many were killed."""
+    killed = 0
+    for _ in range(rounds):
+        tree, found, todo = _children_map(), [], [os.getpid()]
+        while todo:
+            for child in tree.get(todo.pop(), []):
+                if child not in _INFRASTRUCTURE:
+                    found.append(child)
+                todo.append(child)
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+        for pid in found:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except (ChildProcessError, OSError):
+                pass  # not the grader's own child: its parent reaps it
+    return killed
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -202,7 +257,7 @@ def _argument_names(definitions, function: str) -> list:
 
 
 def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start_method=None,
-                   secret: str = DEFAULT_SECRET) -> dict:
+                   secret: str = DEFAULT_SECRET, source: bytes | None = None) -> dict:
     """Grade one exercise of the notebook at ``path``: the checks here, the calls in a child; return the record.
 
     Parameters
@@ -218,11 +273,15 @@ def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start
         Default: ``"forkserver"`` where available, else ``"spawn"``.
     secret : str
         The seed of the checks' inputs (default: the public one students grade themselves with).
+    source : bytes, optional
+        The notebook's content, read before any submission ran (:func:`grade_folder`); default:
+        read ``path`` now.
     """
     exercise, path = EXERCISES[exercise_id], Path(path)
     label, function = exercise.label, exercise.function
     try:
-        cells = code_cells(path)
+        source = path.read_bytes() if source is None else source
+        cells = code_cells_of(source, path.name)
         definitions = extract_definitions(cells, name=path.name)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         return validate_record(result_record(exercise, "missing", message=f"{label}: {path.name} cannot be read "
@@ -241,7 +300,10 @@ def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start
     tmp = Path(tempfile.mkdtemp(prefix="refimpl-grade-"))
     child = None
     try:
-        child = _Child(_context(start_method), path, cells, exercise, tmp)
+        (tmp / "source").mkdir()
+        private = tmp / "source" / path.name
+        private.write_bytes(source)  # what was read, not what the file may hold by now
+        child = _Child(_context(start_method), private, cells, exercise, tmp)
         try:
             child.receive(STARTUP_LIMIT, "starting")
         except GradingStopped as err:
@@ -284,6 +346,7 @@ def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start
     finally:
         if child is not None:
             child.stop()
+        kill_descendants()
         _remove(tmp)
 
 
@@ -442,6 +505,9 @@ def grade_folder(folder, out_dir, time_limit: float = TIME_LIMIT, start_method=N
     if _inside(out_dir, folder):
         raise ValueError(f"out_dir must lie outside the submissions folder {folder}; got {out_dir}")
     submissions = find_submissions(folder)
+    # every notebook read before any submission runs: a submission that rewrites a classmate's file
+    # (which the walls refuse) would change nothing
+    sources = {path: path.read_bytes() for notebooks in submissions.values() for path in notebooks.values()}
     roster = list(students or [])
     order = roster + sorted(s for s in submissions if s not in roster)
     report_students = {}
@@ -456,7 +522,7 @@ def grade_folder(folder, out_dir, time_limit: float = TIME_LIMIT, start_method=N
                 if path is None:
                     result = result_record(ex, "missing", message=f"{ex.label}: no submission of {stem}")
                 else:
-                    result = grade_exercise(path, ex.id, time_limit, start_method, secret)
+                    result = grade_exercise(path, ex.id, time_limit, start_method, secret, sources[path])
                 result["file"] = str(path.relative_to(folder)) if path is not None else ""
                 results[ex.id] = result
         report_students[student] = {
@@ -468,6 +534,7 @@ def grade_folder(folder, out_dir, time_limit: float = TIME_LIMIT, start_method=N
                        "max_points": ex.points} for ex in EXERCISES.values()],
         "students": report_students,
     }
+    kill_descendants()  # nothing a submission started is left to touch the grades
     out_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")

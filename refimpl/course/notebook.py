@@ -35,6 +35,7 @@ __all__ = [
     "Skipped",
     "called_names",
     "code_cells",
+    "code_cells_of",
     "extract_definitions",
     "percent_to_ipynb",
     "read_percent",
@@ -202,8 +203,13 @@ def code_cells(path) -> list:
     A ``.py`` file without ``# %%`` lines is one cell.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".ipynb":
+    return code_cells_of(path.read_bytes(), path.name)
+
+
+def code_cells_of(source: bytes, name: str) -> list:
+    """:func:`code_cells` of a notebook's content, ``name`` its file name (``.ipynb`` or ``.py``)."""
+    text = source.decode("utf-8")
+    if name.endswith(".ipynb"):
         cells = json.loads(text).get("cells", [])
         return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
                 for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]

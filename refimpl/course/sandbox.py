@@ -3,12 +3,14 @@
 Used only in the child process that runs a submission (:mod:`refimpl.course.worker`),
 after the submission is read and before any of its code runs:
 
-- :func:`guard_forbidden` replaces, in every ``refimpl`` module and class, the library's
-  own implementation of the exercise (its ``forbidden`` names) by a guard that raises
-  :class:`ForbiddenCall` when it is called from the submission's code, however the
-  submission reached it (a name built at run time, a default argument, an alias); the
-  library's own calls pass through;
-- :func:`install` adds an audit hook (:pep:`578`; it cannot be removed) that refuses, to the
+- :func:`guard_forbidden` switches off, in every ``refimpl`` module and class, the library's
+  own implementation of the exercise (its ``forbidden`` names): their code is replaced by a
+  ``raise``, so every route to them fails, however the submission reached them (a name built
+  at run time, a default argument, an alias, another library function that calls them, a
+  call made from numpy or from a thread). The child never needs them: the grader computes
+  what it expects in its own process;
+- :func:`install` adds an audit hook (:pep:`578`; it can be neither removed nor switched off,
+  its state being its own closure's) that refuses, to the
   submission's code: opening, listing or changing files; starting or signalling processes;
   sockets; loading C libraries; reading frames, code objects, the heap (``gc``), running or
   compiling code from strings. Libraries may still read their own installed files (a lazy
@@ -23,15 +25,17 @@ so the worst a submission can do to its own grade is to be wrong.
 
 from __future__ import annotations
 
+import inspect
 import os
 import site
 import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["ForbiddenCall", "guard_forbidden", "install", "tripped"]
+__all__ = ["FORBIDDEN_MARK", "guard_forbidden", "install"]
 
-_STATE = {"armed": False, "busy": False, "tripped": []}
+#: the text of the error a switched-off implementation raises; the worker reports the outcome "forbidden"
+FORBIDDEN_MARK = "refimpl's own implementation of this exercise is switched off while it is graded"
 _PACKAGE = str(Path(__file__).resolve().parents[1])  # refimpl/
 _COURSE = str(Path(__file__).resolve().parent)
 _SUBMISSION_MARK = ", code cell "
@@ -46,19 +50,6 @@ _DENIED_TO_SUBMISSION = ("os.listdir", "os.scandir", "glob.glob", "os.remove", "
                          "exec", "compile", "code.__new__", "function.__new__", "import", "cpython.",
                          "_thread.start_new_thread", "os.register_at_fork", "sys._current_exceptions")
 _FILE_CHANGES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate", "os.utime")
-
-
-class ForbiddenCall(BaseException):
-    """The submission called the library's own implementation of the exercise.
-
-    A ``BaseException``, so that ``except Exception`` in a submission does not hide it; the
-    guard also records the call (:func:`tripped`), so catching it does not either.
-    """
-
-
-def tripped() -> list:
-    """Names of the forbidden functions the submission has called."""
-    return list(_STATE["tripped"])
 
 
 def _library_roots() -> tuple:
@@ -122,28 +113,27 @@ def _is_write(args) -> bool:
     return isinstance(flags, int) and mode is None and bool(flags & write_flags)
 
 
-def _hook(event: str, args) -> None:
-    if not _STATE["armed"] or _STATE["busy"]:
-        return
+def _check_event(event: str, args, busy: list) -> None:
+    """Refuse ``event`` to the submission (called by the hook: the event's frame is two up)."""
     if event.startswith(_ALWAYS_DENIED):
         raise PermissionError(f"the grader does not let a submission do this ({event})")
     if event == "open":
         path = _path_of(args[0])
         if path is None:
             return
-        _STATE["busy"] = True
+        busy.append(True)
         try:
-            student = _from_submission(sys._getframe(1))
+            student = _from_submission(sys._getframe(2))
         finally:
-            _STATE["busy"] = False
+            busy.pop()
         if student or path == "" or (_is_write(args) and not _cache_path(path)) or not (
                 _is_write(args) or _library_may_read(path)):
             raise PermissionError("the grader does not let a submission open files")
         return
     if event.startswith(_DENIED_TO_SUBMISSION):
-        _STATE["busy"] = True
+        busy.append(True)
         try:
-            student = _from_submission(sys._getframe(1), stdlib_is_library=event in ("exec", "compile"))
+            student = _from_submission(sys._getframe(2), stdlib_is_library=event in ("exec", "compile"))
             if event == "import" and not student:
                 return
             if event == "import":
@@ -153,7 +143,7 @@ def _hook(event: str, args) -> None:
                 if root in ALLOWED_IMPORTS and not str(args[0]).startswith("refimpl.course"):
                     return
         finally:
-            _STATE["busy"] = False
+            busy.pop()
         if student:
             raise PermissionError(f"the grader does not let a submission do this ({event})")
         if event.startswith(_FILE_CHANGES):
@@ -163,53 +153,64 @@ def _hook(event: str, args) -> None:
 
 
 def install() -> None:
-    """Add the audit hook and arm it: from now on the walls of the module docstring stand."""
-    sys.addaudithook(_hook)
-    _STATE["armed"] = True
+    """Add the audit hook: from now on the walls of the module docstring stand, for good.
 
-
-def _make_guard(original, name: str):
-    def guard(*args, **kwargs):
-        _STATE["busy"] = True
-        try:
-            caller = sys._getframe(1)
-            student = _from_submission(caller)
-        finally:
-            _STATE["busy"] = False
-        if student:
-            _STATE["tripped"].append(name)
-            raise ForbiddenCall(f"{name} is the library's own implementation of this exercise")
-        return original(*args, **kwargs)
-
-    guard.__name__ = guard.__qualname__ = name
-    return guard
-
-
-def guard_forbidden(names) -> int:
-    """Replace every ``refimpl`` function and method named in ``names`` by a guard; return how many were replaced.
-
-    Classes themselves are left (the library checks ``isinstance`` against them); their methods
-    of those names are guarded.
+    Its state lives in the hook's own closure, which no name in any module reaches, and an audit
+    hook can be neither listed nor removed: a submission has nothing to switch off.
     """
-    import inspect
+    busy = []
 
-    names, count, done = set(names), 0, {}
+    def hook(event, args):
+        if not busy:
+            _check_event(event, args, busy)
+
+    sys.addaudithook(hook)
+
+
+def _switched_off(*args, **kwargs):  # its code replaces theirs: it may use builtins only
+    raise PermissionError("refimpl's own implementation of this exercise is switched off while it is graded")
+
+
+def _switch_off(value):
+    """Make the function ``value`` raise from now on, wherever it is referenced; return what to bind instead.
+
+    A plain function gets the body of :func:`_switched_off` (its own code is dropped, so no
+    reference to the function, an alias or a default argument, reaches it any more); a Numba
+    kernel loses its compiled code too.
+    """
+    target = getattr(value, "py_func", value)
+    if inspect.isfunction(target) and not target.__code__.co_freevars:
+        target.__code__, target.__defaults__, target.__kwdefaults__ = _switched_off.__code__, None, None
+    overloads = getattr(value, "overloads", None)
+    if overloads is not None:
+        overloads.clear()
+        value._can_compile = False
+    return _switched_off
+
+
+def guard_forbidden(names, functions=()) -> int:
+    """Switch off every ``refimpl`` function and method named in ``names``, and each of ``functions``; return how many.
+
+    The child never needs them: the grader computes every expected value in its own process.
+    Classes themselves are left (the library checks ``isinstance`` against them); their methods
+    of those names are switched off.
+    """
+    names, count = set(names), 0
     modules = [m for key, m in list(sys.modules.items())
                if key.split(".")[0] == "refimpl" and not key.startswith("refimpl.course") and m is not None]
     for module in modules:
         for attr, value in list(vars(module).items()):
             if attr in names and callable(value) and not inspect.isclass(value):
-                if id(value) not in done:
-                    done[id(value)] = _make_guard(value, attr)
-                setattr(module, attr, done[id(value)])
+                setattr(module, attr, _switch_off(value))
                 count += 1
             if inspect.isclass(value) and str(getattr(value, "__module__", "")).startswith("refimpl"):
                 for meth, member in list(vars(value).items()):
                     if meth in names and (inspect.isfunction(member) or isinstance(member, property)):
                         target = member.fget if isinstance(member, property) else member
-                        if id(target) not in done:
-                            done[id(target)] = _make_guard(target, meth)
-                        setattr(value, meth, property(done[id(target)]) if isinstance(member, property)
-                                else done[id(target)])
+                        stub = _switch_off(target)
+                        setattr(value, meth, property(stub) if isinstance(member, property) else stub)
                         count += 1
+    for func in functions:
+        _switch_off(func)
+        count += 1
     return count

@@ -33,7 +33,7 @@ import numpy as np
 
 import refimpl  # noqa: F401  (imported once in the fork server, not once per exercise)
 
-from .exercises import EXERCISES  # noqa: F401  (the registry, imported in the fork server too)
+from .exercises import EXERCISES  # the registry (imported in the fork server too)
 from .notebook import SUBMISSION, called_names, extract_definitions
 from .probes import decode, encode, run_probe, state
 from .registry import CheckFailed, StudentError, run_check
@@ -218,6 +218,20 @@ def _send(conn, message: dict) -> None:
     conn.send_bytes(json.dumps(message, allow_nan=True).encode("utf-8"))
 
 
+def _limit_resources() -> None:
+    """Limits the kernel holds, which no code in the process can lift: no core files, at most an hour of CPU."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    for limit, value in (("RLIMIT_CORE", 0), ("RLIMIT_CPU", 3600)):
+        if hasattr(resource, limit):
+            try:
+                resource.setrlimit(getattr(resource, limit), (value, value))
+            except (ValueError, OSError):
+                pass
+
+
 def child_main(path: str, display_name: str, cells: list, function: str, forbidden: tuple, log_path: str,
                conn) -> None:
     """Entry point of a grading child process (see the module docstring); never returns a verdict.
@@ -227,6 +241,8 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
     """
     if hasattr(os, "setsid"):
         os.setsid()  # a process group of its own: the grader kills the whole group
+    sys.argv[1:] = []  # the grader's command line (a --secret) is not the submission's business
+    _limit_resources()
     if os.name == "posix":
         keep = conn.fileno()  # every other inherited descriptor (the fork server's, the resource tracker's) closed
         os.closerange(3, keep)
@@ -243,8 +259,10 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
         except Exception:  # noqa: BLE001 - not a module (a name imported from one), or reported when it runs
             pass
     from . import sandbox
+    from .student_tutorials import answers
 
-    sandbox.guard_forbidden(forbidden)
+    answering = [f for ex in EXERCISES.values() if ex.function == function for _, f in answers()[ex.id]]
+    sandbox.guard_forbidden(forbidden, answering)  # and the private helpers they do their work in
     sandbox.install()
     _send(conn, {"kind": "started"})
     namespace = {"__name__": SUBMISSION}
@@ -256,8 +274,9 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
             problems.append(f"{describe_error(err)} ({where})" if "code cell" not in describe_error(err)
                             else describe_error(err))
     func = namespace.get(function)
+    tripped = [f"one of {', '.join(forbidden)}"]
     _send(conn, {"kind": "defined", "found": callable(func), "problems": problems[:20],
-                 "tripped": sandbox.tripped()})
+                 "tripped": tripped if any(sandbox.FORBIDDEN_MARK in p for p in problems) else []})
     while True:
         try:
             kind, request = pickle.loads(conn.recv_bytes())  # from the grader, which made every argument
@@ -270,7 +289,8 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
             message = {"kind": "output", "value": encode(output), "args": encode(after)}
         except BaseException as err:  # noqa: BLE001 - the student's error is this call's answer
             message = {"kind": "error", "type": type(err).__name__, "message": describe_error(err)}
-        message["tripped"] = sandbox.tripped()
+            if sandbox.FORBIDDEN_MARK in message["message"]:
+                message["tripped"] = tripped
         sys.stdout.flush(), sys.stderr.flush()
         _send(conn, message)
     sys.stdout.flush(), sys.stderr.flush()

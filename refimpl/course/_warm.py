@@ -1,0 +1,9 @@
+"""Imported by the grader's fork server: works out once which library functions answer each exercise.
+
+Every grading child is forked from that server and inherits the result
+(:func:`refimpl.course.student_tutorials.answers`, cached), so switching them off costs it nothing.
+"""
+
+from .student_tutorials import answers
+
+answers()
