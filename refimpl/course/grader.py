@@ -332,6 +332,9 @@ def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start
                 text = str(message.get("message", ""))[:600]
                 undefined = re.search(r"NameError: name '(\w+)' is not defined", text)
                 why = definitions.why_undefined(undefined.group(1)) if undefined else ""
+                failed = [str(p)[:300] for p in defined.get("problems", []) if "Error" in str(p)]
+                if undefined and not why and failed:  # an import or a definition that failed: say which
+                    why = f"running the definitions gave: {'; '.join(failed[:3])}"
                 raise StudentError(text + (f"; {why}" if why else ""), str(message.get("type", ""))[:40])
             try:
                 output, after = decode(message.get("value")), decode(message.get("args"))

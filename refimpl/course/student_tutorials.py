@@ -45,8 +45,8 @@ from pathlib import Path
 from .exercises import EXERCISES
 from .notebook import percent_to_ipynb
 
-__all__ = ["STUDENT_DIR", "TUTORIAL_DIR", "answers", "build", "exercises_shown", "leaks", "shown_object",
-           "student_line", "student_notebook", "student_text"]
+__all__ = ["STUDENT_DIR", "TUTORIAL_DIR", "answers", "build", "exclusive_answers", "exercises_shown", "leaks",
+           "shown_object", "student_line", "student_notebook", "student_text"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL_DIR = ROOT / "tutorial"
@@ -125,6 +125,40 @@ def answers() -> dict:
                 _private_callees(func, seen)
         table[ex.id] = tuple(seen.items())
     return table
+
+
+@functools.lru_cache(maxsize=None)
+def exclusive_answers(ex_id: str) -> tuple:
+    """The functions of ``answers()[ex_id]`` that no public function of the package outside the exercise needs.
+
+    What the grader switches off while a submission of the exercise runs: a private helper that
+    an allowed function also works in (``wake_value_and_grad``'s, for 4.3) stays.
+
+    Examples
+    --------
+    >>> names = [f.__name__ for f in exclusive_answers("4.3")]
+    >>> "_wake_sleep" in names, "_bernoulli" in names
+    (True, False)
+    """
+    answering, forbidden = dict(answers()[ex_id]), set(EXERCISES[ex_id].forbidden)
+    needed = set()
+    for name, dotted, helpers in _public_helpers():
+        if name not in forbidden and dotted not in answering:
+            needed.update(helpers)
+    return tuple(func for dotted, func in answering.items() if dotted not in needed)
+
+
+@functools.lru_cache(maxsize=1)
+def _public_helpers() -> tuple:
+    """(name, dotted name, the private helpers it works in) of every public function and method of the package."""
+    out = []
+    for name, defined in _definitions().items():
+        if not name.startswith("_"):
+            for dotted, func in defined:
+                helpers = {}
+                _private_callees(func, helpers)
+                out.append((name, dotted, frozenset(helpers)))
+    return tuple(out)
 
 
 def _span(obj):

@@ -259,9 +259,9 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
         except Exception:  # noqa: BLE001 - not a module (a name imported from one), or reported when it runs
             pass
     from . import sandbox
-    from .student_tutorials import answers
+    from .student_tutorials import exclusive_answers
 
-    answering = [f for ex in EXERCISES.values() if ex.function == function for _, f in answers()[ex.id]]
+    answering = [f for ex in EXERCISES.values() if ex.function == function for f in exclusive_answers(ex.id)]
     sandbox.guard_forbidden(forbidden, answering)  # and the private helpers they do their work in
     sandbox.install()
     _send(conn, {"kind": "started"})
