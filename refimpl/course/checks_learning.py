@@ -130,12 +130,17 @@ def _expected_step(pair, x, y) -> dict:
 
 
 def _step_case(rng, batch: int = 5):
-    """A tied pair of two or three layers with a prior far from uniform, and labels far from balanced."""
+    """A tied pair of two or three layers with a prior far from uniform, and labels far from it and from any one class.
+
+    The labels are the classes by rising prior probability, in shares 2 : 2 : 1 (shuffled): dreams drawn
+    from the prior, or for one label repeated, or for any other labels than the batch's, change the
+    expected sleep gradient by a large part of its size.
+    """
     sizes = random_sizes(rng, depths=(2, 3), widths=(2, 3), top=3)
     pair = random_pair(sizes, rng, scale=1.2, prior_scale=1.5)
     x = rng.integers(0, 2, (batch, sizes[0])).astype(np.float64)
-    major = int(rng.integers(0, 3))
-    y = np.where(rng.random(batch) < 0.8, major, rng.integers(0, 3, batch))
+    rising = np.argsort(pair.params["prior"])
+    y = rng.permutation(rising[np.arange(batch) * 3 // batch if batch >= 3 else np.zeros(batch, int)])
     return pair, x, y
 
 

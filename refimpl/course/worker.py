@@ -232,6 +232,20 @@ def _limit_resources() -> None:
                 pass
 
 
+def _private_probes() -> tuple:
+    """``run_probe`` and ``encode`` of a fresh copy of :mod:`refimpl.course.probes` that no registry holds.
+
+    A submission may rebind names in the modules it can reach; this copy is in none of them, so what
+    the child reports of its outputs and arguments stays the probes' own work.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("refimpl.course.probes")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run_probe, module.encode
+
+
 def child_main(path: str, display_name: str, cells: list, function: str, forbidden: tuple, log_path: str,
                conn) -> None:
     """Entry point of a grading child process (see the module docstring); never returns a verdict.
@@ -263,6 +277,7 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
 
     answering = [f for ex in EXERCISES.values() if ex.function == function for f in exclusive_answers(ex.id)]
     sandbox.guard_forbidden(forbidden, answering)  # and the private helpers they do their work in
+    run, encoded = _private_probes()  # what reports the outputs: out of reach of a submission that patches modules
     sandbox.install()
     _send(conn, {"kind": "started"})
     namespace = {"__name__": SUBMISSION}
@@ -285,8 +300,8 @@ def child_main(path: str, display_name: str, cells: list, function: str, forbidd
         if kind != "call":
             break
         try:
-            output, after = run_probe(func, request)
-            message = {"kind": "output", "value": encode(output), "args": encode(after)}
+            output, after = run(func, request)
+            message = {"kind": "output", "value": encoded(output), "args": encoded(after)}
         except BaseException as err:  # noqa: BLE001 - the student's error is this call's answer
             message = {"kind": "error", "type": type(err).__name__, "message": describe_error(err)}
             if sandbox.FORBIDDEN_MARK in message["message"]:
