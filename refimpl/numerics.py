@@ -56,7 +56,7 @@ def softplus(a):
 
 
 def log_sigmoid(a):
-    r""":math:`\log \sigma(a) = \min(a, 0) - \log(1 + e^{-|a|})`, overflow-free; shape and dtype of ``a``."""
+    r"""Log-sigmoid :math:`\log \sigma(a) = \min(a, 0) - \log(1 + e^{-|a|})`; shape and dtype of ``a``."""
     a = _float_array(a)
     return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
 
