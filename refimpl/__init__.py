@@ -1,25 +1,16 @@
-"""refimpl: a reference implementation of *Generative learning for deep networks*.
+"""refimpl: a reference implementation of *Generative learning for deep networks* (arXiv:1709.08524).
 
-Flach, Shekhovtsov and Fikar, arXiv:1709.08524. Equation labels (M1..M11, A1,
-A2, L0..L2) follow the tutorials; each module's docstring lists the labels it
-implements. The lesson, one module per idea of the method:
+The lesson, one module per idea; labels (M1..M11, A1, A2, L0..L2) as in the tutorials:
 
-- :mod:`refimpl.sbn`: the sigmoid belief network (M1-M3);
-- :mod:`refimpl.exact`: exact inference, brute force and the layer recursion (M4);
-- :mod:`refimpl.forward`: the forward pass as approximate inference (M5-M8, A1, A2);
-- :mod:`refimpl.montecarlo`: Monte Carlo estimates of the same marginals;
-- :mod:`refimpl.coupled`: the recogniser-generator pair tied by transposition (M9, M10);
-- :mod:`refimpl.consistency`: one joint for both directions, measured (M11);
-- :mod:`refimpl.learning`, :mod:`refimpl.optim`, :mod:`refimpl.gradcheck`: gradients by
-  hand (L0, L1, L1u, L2), optimisers, and the central differences that check them;
-- :mod:`refimpl.evaluation`: importance-sampled log-likelihood and cycle accuracy;
-- :mod:`refimpl.numerics`: stable sigmoid, softplus, log-sum-exp.
+- :mod:`refimpl.sbn`, :mod:`refimpl.layers`: the sigmoid belief network and its layers (M1-M3, tutorial 01);
+- :mod:`refimpl.exact`: exact inference (M4, tutorial 01); :mod:`refimpl.montecarlo`: its Monte Carlo estimate;
+- :mod:`refimpl.forward`: the forward pass as approximate inference (M5-M8, A1, A2, tutorial 02);
+- :mod:`refimpl.coupled`, :mod:`refimpl.consistency`: the pair tied by transposition (M9-M11, tutorial 03);
+- :mod:`refimpl.learning`, :mod:`refimpl.optim`, :mod:`refimpl.gradcheck`: learning (L0-L2, tutorial 04);
+- :mod:`refimpl.evaluation`: log-likelihood and cycle accuracy; :mod:`refimpl.numerics`: stable functions.
 
-The lab, apart and skippable on a first reading: :mod:`refimpl.lab` (MNIST data,
-checkpoints, the training loop and the experiment, with their commands).
-
-The names below are the public API, each used in a tutorial; everything else is
-reached through its module.
+The lab (:mod:`refimpl.lab`: data, checkpoints, training, the experiment) sits apart. The names below
+are the public API, each used in a tutorial.
 """
 
 import sys

@@ -1,32 +1,12 @@
-r"""Why the generator's weights are the recogniser's transposed (M9, M11), measured.
+r"""Why the generator's weights are the recogniser's transposed (M9, M11), measured exactly (tutorial 03).
 
-- (M9) the generator of a recogniser :math:`x^0 \to x^1 \to \dots \to x^n` runs the same
-  chain downwards with the **same** :math:`W^k` transposed and biases of its own:
-  :math:`p(x^{k-1} \mid x^k) = \prod_j \sigma((W^k)^\top x^k + c^{k-1})_j`.
-- (M11) for one layer the two directions are exactly the two conditionals of the
-  restricted Boltzmann machine :math:`p(v,h) \propto \exp(h^\top W v + b^\top h + c^\top v)`,
-  so they agree with one joint distribution; untied or deeper pairs in general do not.
-
-How far a pair is from agreeing with one joint is measured here exactly, by enumeration,
-for tiny networks. Write :math:`x` for the visible layer, :math:`t = x^n` for the top layer
-and :math:`m = (x^1, \dots, x^{n-1})` for the layers in between. The recogniser gives
-:math:`q(m, t \mid x)`, the generator :math:`p(x, m \mid t)`. The alternating chain
-
-.. math:: x \;\to\; (m, t) \sim q(\cdot \mid x) \;\to\; (x', m') \sim p(\cdot \mid t) \;\to\; \dots
-
-(all hidden layers sampled upwards by the recogniser, all layers below the top downwards
-by the generator) has, observed after its upward half-step, the stationary joint
-:math:`\pi_q(x, m, t) = \pi_x(x)\, q(m, t \mid x)` and, observed after its downward
-half-step, :math:`\pi_p(x, m, t) = \pi_t(t)\, p(x, m \mid t)`, where :math:`\pi_x` is the
-stationary distribution of the x-chain with kernel :math:`\sum_t q(t \mid x) p(x' \mid t)`
-and :math:`\pi_t = \pi_x\, q(t \mid x)` that of the top-layer chain. The **consistency gap**
-is :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` in nats. With strictly positive conditionals it is
-zero if and only if one joint distribution has both conditionals (compatibility in the
-sense of Arnold and Press): such a joint is invariant under both half-steps, hence equals
-the unique stationary :math:`\pi_q = \pi_p`; conversely :math:`\pi_q = \pi_p` is such a joint.
-
-All tables index binary states by :func:`refimpl.sbn.binary_states` (unit ``j`` of state ``i`` is
-bit ``j`` of ``i``, the package's one order); a categorical top layer has the ``C`` one-hot states.
+For one layer the tied pair's two directions are the two conditionals of an RBM (M11); untied or deeper pairs in
+general agree with no joint distribution. With :math:`x` the visible layer, :math:`t = x^n` the top and
+:math:`m = (x^1..x^{n-1})` the layers between, the alternating chain (up by :math:`q(m, t \mid x)`, down by
+:math:`p(x, m \mid t)`) has the stationary joints :math:`\pi_q = \pi_x(x)\, q(m, t \mid x)` and
+:math:`\pi_p = \pi_t(t)\, p(x, m \mid t)`; the **consistency gap** :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` is zero
+exactly when one joint has both conditionals. Tiny networks only: tables enumerate the states in the order of
+:func:`refimpl.sbn.binary_states` (``C`` one-hot states at a categorical top).
 """
 
 from __future__ import annotations
@@ -70,40 +50,13 @@ def _check_bits(bits: float, name: str) -> None:
 
 # ----------------------------------------------------------------- the RBM
 def rbm_joint(W, b, c) -> np.ndarray:
-    r"""The restricted Boltzmann machine's joint :math:`p(v, h)` as a normalised table.
+    r"""The restricted Boltzmann machine's joint :math:`p(v, h)` as a normalised table (2**d_v, 2**d_h).
 
-    Parameters
-    ----------
-    W : array_like of shape (d_h, d_v)
-        Couplings, the recogniser's :math:`W^1`.
-    b : array_like of shape (d_h,)
-        Hidden biases (the recogniser's :math:`b^1`).
-    c : array_like of shape (d_v,)
-        Visible biases (the generator's :math:`c^0`).
+    ``W`` (d_h, d_v) and ``b`` (d_h,) are the recogniser's :math:`W^1, b^1`, ``c`` (d_v,) the generator's :math:`c^0`.
 
-    Returns
-    -------
-    ndarray of shape (2**d_v, 2**d_h)
-        ``joint[i, j]`` is :math:`p(v_i, h_j)` for ``v_i = binary_states(d_v)[i]`` and
-        ``h_j = binary_states(d_h)[j]``; the table sums to 1.
-
-    Raises
-    ------
-    ValueError
-        If the shapes disagree, a parameter is not finite, or :math:`d_v + d_h` exceeds
-        ``MAX_ENUMERATION_BITS``.
-
-    Notes
-    -----
     Equation: M11
 
     .. math:: p(v, h) = \frac{1}{Z} \exp\big(h^\top W v + b^\top h + c^\top v\big)
-
-    Normalised in the log domain with ``logsumexp``, so weights of :math:`\pm 50` are safe.
-
-    See Also
-    --------
-    joint_conditionals : its two conditionals, :math:`\sigma(Wv + b)` and :math:`\sigma(W^\top h + c)`.
 
     Examples
     --------
@@ -128,31 +81,11 @@ def rbm_joint(W, b, c) -> np.ndarray:
 
 
 def joint_conditionals(joint) -> tuple[np.ndarray, np.ndarray]:
-    r"""Both conditionals of a two-block joint table, by normalising rows and columns.
+    r"""Both conditionals, ``h_given_v`` (N_v, N_h) and ``v_given_h`` (N_h, N_v), of a ``joint`` table (N_v, N_h).
 
-    Parameters
-    ----------
-    joint : array_like of shape (N_v, N_h)
-        Non-negative table with positive row and column sums, e.g. :func:`rbm_joint`.
-
-    Returns
-    -------
-    h_given_v : ndarray of shape (N_v, N_h)
-        :math:`p(h \mid v)`, rows sum to 1.
-    v_given_h : ndarray of shape (N_h, N_v)
-        :math:`p(v \mid h)`, rows sum to 1.
-
-    Raises
-    ------
-    ValueError
-        If the table is not 2-d, has a negative entry or a zero row or column.
-
-    Notes
-    -----
     Equation: M11
 
-    .. math:: p(h \mid v) = \frac{p(v,h)}{\sum_{h'} p(v,h')}, \qquad
-              p(v \mid h) = \frac{p(v,h)}{\sum_{v'} p(v',h)}
+    .. math:: p(h \mid v) = \frac{p(v,h)}{\sum_{h'} p(v,h')}, \qquad p(v \mid h) = \frac{p(v,h)}{\sum_{v'} p(v',h)}
     """
     joint = check_finite(as_float_array(joint, "joint"), "joint")
     if joint.ndim != 2:
@@ -171,36 +104,13 @@ def _layer_states(d: int, categorical: bool) -> np.ndarray:
 
 
 def log_conditional_table(net, input_states=None) -> np.ndarray:
-    r"""Log-probabilities :math:`\log q(x^1..x^n \mid x^0)` of every configuration, by enumeration.
+    r"""Log-probabilities :math:`\log q(x^1..x^n \mid x^0)` of every configuration, a table (N_0, N_1, ..., N_n).
 
-    Parameters
-    ----------
-    net : SigmoidBeliefNet
-    input_states : array_like of shape (N_0, d_0), optional
-        Input configurations, default all :math:`2^{d_0}` binary vectors (pass ``np.eye(C)``
-        for a generator whose input is a one-hot label).
+    ``input_states`` (N_0, d_0), default all :math:`2^{d_0}` binary vectors (``np.eye(C)`` for a generator).
 
-    Returns
-    -------
-    ndarray of shape (N_0, N_1, ..., N_n)
-        ``table[i0, i1, ..., in]`` for ``x^k = states_k[i_k]``, with ``states_k`` the
-        :func:`binary_states` of layer ``k`` (the ``d_n`` one-hot vectors for a categorical
-        output). Each slice ``table[i0]`` exponentiates and sums to 1.
-
-    Raises
-    ------
-    TypeError
-        If ``net`` is not a SigmoidBeliefNet.
-    ValueError
-        If ``input_states`` is badly shaped or not binary, or the layers need more than
-        ``2**MAX_ENUMERATION_BITS`` states.
-
-    Notes
-    -----
     Equation: M11
 
-    Built layer by layer from :meth:`SigmoidBeliefNet.layer_log_prob` (M1, M2):
-    ``table[..., i_{k-1}, i_k] = table[..., i_{k-1}] + log q(x^k_{i_k} | x^{k-1}_{i_{k-1}})``.
+    .. math:: \log q(x^{1..k} \mid x^0) = \log q(x^{1..k-1} \mid x^0) + \log q(x^k \mid x^{k-1})
     """
     if not isinstance(net, SigmoidBeliefNet):
         raise TypeError(f"net must be a SigmoidBeliefNet; got {type(net).__name__}.")
@@ -228,24 +138,9 @@ def log_conditional_table(net, input_states=None) -> np.ndarray:
 
 # ---------------------------------------------------------------- the pair
 def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str = "bernoulli"):
-    r"""A random recogniser and its generator, tied (M9) or untied.
+    r"""A random recogniser (sizes ``(d_0, ..., d_n)``) and its generator, tied (M9) or with weights of their own.
 
-    Parameters
-    ----------
-    sizes : sequence of int
-        ``(d_0, ..., d_n)``.
-    rng : numpy.random.Generator
-    scale : float
-        Standard deviation of every weight and bias.
-    tied : bool
-        True: generator weights are the recogniser's transposed; False: independent
-        matrices :math:`V^k` of the same shapes, used transposed.
-    output : {"bernoulli", "categorical"}
-        The recogniser's top layer.
-
-    Returns
-    -------
-    recogniser, generator : SigmoidBeliefNet
+    Every weight and bias has standard deviation ``scale``; ``output`` is the recogniser's top layer.
 
     Examples
     --------
@@ -265,29 +160,9 @@ def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str =
 
 # --------------------------------------------------------- stationary laws
 def stationary_distribution(transition) -> np.ndarray:
-    r"""Stationary distribution :math:`\pi = \pi T` of an irreducible Markov chain (GTH algorithm).
+    r"""Stationary distribution :math:`\pi = \pi T`, (N,), of an irreducible chain with ``transition`` (N, N).
 
-    Parameters
-    ----------
-    transition : array_like of shape (N, N)
-        Row-stochastic matrix, ``transition[i, j]`` = P(next = j | now = i).
-
-    Returns
-    -------
-    ndarray of shape (N,)
-        Non-negative, sums to 1.
-
-    Raises
-    ------
-    ValueError
-        If the matrix is not square, has negative entries or rows not summing to 1
-        (tolerance 1e-8), or is reducible at float64 precision.
-
-    Notes
-    -----
-    Grassmann-Taksar-Heyman state reduction: it uses no subtractions, so every entry of
-    :math:`\pi` is accurate to a few ulps in relative terms even for nearly reducible
-    chains (extreme weights), unlike a linear solve of :math:`\pi (T - I) = 0`.
+    By Grassmann-Taksar-Heyman state reduction: no subtractions, so accurate even for nearly reducible chains.
 
     Examples
     --------
@@ -320,22 +195,16 @@ def stationary_distribution(transition) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConsistencyResult:
-    r"""The two factorisations of the alternating chain's stationary joint, and their gap.
+    r"""The two factorisations of the alternating chain's stationary joint, and their gap (nats).
 
     Attributes
     ----------
-    gap : float
-        :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` in nats (0 up to rounding iff consistent).
-    reverse_gap : float
-        :math:`\mathrm{KL}(\pi_p \,\|\, \pi_q)` in nats.
-    pi_x : ndarray of shape (X,)
-        Stationary distribution of the visible layer.
-    pi_top : ndarray of shape (T,)
-        Stationary distribution of the top layer.
-    joint_q : ndarray of shape (X, M, T)
-        :math:`\pi_q(x, m, t) = \pi_x(x)\, q(m, t \mid x)`.
-    joint_p : ndarray of shape (X, M, T)
-        :math:`\pi_p(x, m, t) = \pi_t(t)\, p(x, m \mid t)`.
+    gap, reverse_gap : float
+        :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` and :math:`\mathrm{KL}(\pi_p \,\|\, \pi_q)`.
+    pi_x, pi_top : ndarray of shape (X,) and (T,)
+        Stationary distributions of the visible and the top layer.
+    joint_q, joint_p : ndarray of shape (X, M, T)
+        :math:`\pi_x(x)\, q(m, t \mid x)` and :math:`\pi_t(t)\, p(x, m \mid t)`.
     """
 
     gap: float
@@ -357,37 +226,12 @@ def _kl_from_logs(log_a, log_b) -> float:
 def consistency_from_tables(log_q, log_p) -> ConsistencyResult:
     r"""Consistency gap of two conditional tables, :math:`q(m,t \mid x)` and :math:`p(x,m \mid t)`.
 
-    Parameters
-    ----------
-    log_q : array_like of shape (X, M, T)
-        :math:`\log q(m, t \mid x)`; ``exp`` sums to 1 over ``(m, t)`` for each ``x``.
-    log_p : array_like of shape (T, X, M)
-        :math:`\log p(x, m \mid t)`; ``exp`` sums to 1 over ``(x, m)`` for each ``t``.
-        For a one-layer pair ``M = 1``.
+    ``log_q`` (X, M, T) and ``log_p`` (T, X, M), ``M = 1`` for one layer. Returns a :class:`ConsistencyResult`.
 
-    Returns
-    -------
-    ConsistencyResult
-
-    Raises
-    ------
-    ValueError
-        If the shapes disagree, an entry is NaN or ``+inf``, a conditional does not sum to 1
-        (tolerance 1e-8), or the chain is reducible at float64 precision.
-
-    Notes
-    -----
     Equation: M11
 
-    .. math::
-        \pi_x = \pi_x\, Q P,\quad Q_{xt} = q(t \mid x),\ P_{tx} = p(x \mid t),\qquad
-        \pi_t = \pi_x Q,
-
-    .. math::
+    .. math:: \pi_x = \pi_x Q P,\ \pi_t = \pi_x Q,\quad
         \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(m,t \mid x) \;\big\|\; \pi_t(t)\, p(x,m \mid t)\big)
-
-    The stationary law is computed on the smaller of the x-chain :math:`QP` and the top-chain
-    :math:`PQ` (then :math:`\pi_x = \pi_t P`); the divergence is evaluated in the log domain.
     """
     log_q = as_float_array(log_q, "log_q")
     log_p = as_float_array(log_p, "log_p")
@@ -451,56 +295,22 @@ def _pair_tables(recogniser, generator):
 def stationary_consistency(recogniser, generator) -> ConsistencyResult:
     r"""Both stationary factorisations of a recogniser/generator pair and their gap, exactly.
 
-    Parameters
-    ----------
-    recogniser : SigmoidBeliefNet
-        :math:`x \to x^1 \to \dots \to x^n`, sizes ``(d_0, ..., d_n)``; Bernoulli or
-        categorical top layer.
-    generator : SigmoidBeliefNet
-        :math:`x^n \to \dots \to x^1 \to x`, sizes ``(d_n, ..., d_0)``, Bernoulli output.
+    ``generator`` has the ``recogniser``'s sizes reversed and a Bernoulli output. Returns a :class:`ConsistencyResult`.
 
-    Returns
-    -------
-    ConsistencyResult
-        ``joint_q`` and ``joint_p`` have axes ``(x, m, t)`` with ``m`` the configurations of
-        ``x^1..x^{n-1}`` (size 1 when ``n = 1``).
-
-    Raises
-    ------
-    TypeError
-        If either network is not a SigmoidBeliefNet.
-    ValueError
-        If the sizes do not mirror each other, the generator's output is categorical, or the
-        joint state space exceeds ``2**MAX_ENUMERATION_BITS`` states.
-
-    Notes
-    -----
     Equation: M11
 
-    .. math::
-        \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(x^1..x^n \mid x) \;\big\|\;
+    .. math:: \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(x^1..x^n \mid x) \;\big\|\;
         \pi_t(x^n)\, p(x, x^1..x^{n-1} \mid x^n)\big)
-
-    See Also
-    --------
-    consistency_from_tables : the same on explicit conditional tables.
     """
     return consistency_from_tables(*_pair_tables(recogniser, generator))
 
 
 def consistency_gap(recogniser, generator) -> float:
-    r"""The consistency gap :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` of a pair, in nats.
+    r"""Consistency gap :math:`\mathrm{KL}(\pi_q \,\|\, \pi_p)` of a pair, in nats; as :func:`stationary_consistency`.
 
-    Zero (up to rounding) exactly when one joint distribution has both the recogniser's and
-    the generator's conditionals: always for a one-layer tied pair (the RBM), in general not
-    for untied or deeper pairs. Arguments and errors as :func:`stationary_consistency`.
-
-    Notes
-    -----
     Equation: M11
 
-    .. math::
-        \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(h \mid x) \;\big\|\; \pi_t(t)\, p(x, m \mid t)\big)
+    .. math:: \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(m, t \mid x) \;\big\|\; \pi_t(t)\, p(x, m \mid t)\big)
 
     Examples
     --------
@@ -512,26 +322,14 @@ def consistency_gap(recogniser, generator) -> float:
 
 
 def pair_consistency_gap(pair) -> float:
-    """:func:`consistency_gap` of a :class:`refimpl.coupled.CoupledPair`'s recogniser and generator.
-
-    Raises
-    ------
-    TypeError
-        If ``pair`` is not a CoupledPair.
-    """
+    """:func:`consistency_gap` of a :class:`refimpl.coupled.CoupledPair`'s recogniser and generator."""
     check_instance(pair, CoupledPair, "pair")
     return consistency_gap(pair.recogniser, pair.generator)
 
 
 def gap_samples(sizes, rng, n_pairs: int, scale: float = 1.0, tied: bool = True,
                 output: str = "bernoulli") -> np.ndarray:
-    """Consistency gaps of ``n_pairs`` random pairs drawn by :func:`random_pair`.
-
-    Returns
-    -------
-    ndarray of shape (n_pairs,)
-        Gaps in nats.
-    """
+    """Consistency gaps (n_pairs,), in nats, of ``n_pairs`` random pairs drawn by :func:`random_pair`."""
     rng = check_rng(rng)
     n_pairs = check_positive_int(n_pairs, "n_pairs")
     return np.array([consistency_gap(*random_pair(sizes, rng, scale=scale, tied=tied, output=output))

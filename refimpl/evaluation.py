@@ -1,24 +1,9 @@
-r"""Evaluation of a trained recogniser-generator pair (method section 5).
+r"""Evaluation of a trained :class:`refimpl.coupled.CoupledPair` (tutorials 04 and 05).
 
-Three measurements of a :class:`refimpl.coupled.CoupledPair`:
-
-- recognition: the test error of a class-probability table, and the Monte
-  Carlo estimate of the model's :math:`q(y \mid x)` (M4) with ``S`` ancestral
-  samples through the recogniser, to set beside the deterministic pass (M6);
-- generation: :math:`\log p(x \mid y)` for every class and
-  :math:`\log p(x) = \log \sum_y p(y)\, p(x \mid y)` in nats per image, by
-  importance sampling with the recogniser as proposal;
-- consistency: cycle accuracy, the fraction of generated images
-  :math:`x \sim p(x \mid y)` (M10) that the recogniser's mean pass assigns to ``y``.
-
-Conventions: a pair with sizes :math:`(d_0, \dots, d_n)` has hidden layers
-:math:`h = (h^1, \dots, h^{n-1})` and a categorical top layer of
-:math:`C = d_n` classes. The recogniser's weights are ``weights[k-1]`` =
-:math:`W^k` of shape ``(d_k, d_{k-1})``; the generator is the sigmoid belief
-net whose input is the one-hot label and whose layers run
-:math:`h^{n-1}, \dots, h^1, x` (M9). Arithmetic runs in the pair's dtype
-(float32 for MNIST-sized pairs); per-sample log-weights are accumulated and
-log-sum-exp'ed in float64.
+Recognition: the test error, and the Monte Carlo class posterior :math:`q(y \mid x)` (M4) beside the mean pass (M6);
+generation: :math:`\log p(x \mid y)` and :math:`\log p(x)` in nats per image, by importance sampling with the
+recogniser as proposal; consistency: cycle accuracy. Hidden layers :math:`h = (h^1..h^{n-1})`, :math:`C = d_n`
+classes; arithmetic in the pair's dtype, log-weights and log-sum-exp in float64.
 """
 
 from __future__ import annotations
@@ -68,50 +53,15 @@ def _sample_hidden(rec, x, n_samples, rng):
 
 # ------------------------------------------------------------ recognition
 def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str = "numba"):
-    r"""Monte Carlo estimate of the model's class posterior :math:`q(y \mid x)`.
+    r"""Monte Carlo class posterior :math:`q(y \mid x)`, (N, C), from ``n_samples`` hidden samples per image.
 
-    Parameters
-    ----------
-    pair : refimpl.coupled.CoupledPair
-    x : array_like of shape (N, d_0) or (d_0,)
-        Binary images.
-    n_samples : int
-        Number ``S`` of ancestral samples of the hidden layers per image.
-    rng : numpy.random.Generator
-    batch_size : int, optional
-        Images per block (default: about 8192 / S), to bound memory.
-    backend : {"numba", "numpy"}, default "numba"
-        Fused Numba kernels or their NumPy twins (same result).
+    ``x`` (N, d_0) or (d_0,) binary; ``batch_size`` images per block (default about 8192 / S); ``backend`` "numba"
+    (fused kernels) or "numpy", with the same result. The top layer is Rao-Blackwellised.
 
-    Returns
-    -------
-    ndarray of shape (N, C)
-        Estimated :math:`q(y \mid x)`, float64; rows sum to one.
-
-    Raises
-    ------
-    ValueError, TypeError
-        For non-binary or badly shaped ``x``, ``n_samples`` < 1, a ``rng``
-        that is not a ``numpy.random.Generator``, or an object that is not a pair.
-
-    Notes
-    -----
     Equation: M4
 
-    .. math::
-        q(y \mid x) \approx \frac1S \sum_{s=1}^S \mathrm{softmax}(W^n h^{n-1}_s + b^n)_y,
+    .. math:: q(y \mid x) \approx \frac1S \sum_{s=1}^S \mathrm{softmax}(W^n h^{n-1}_s + b^n)_y,
         \qquad h_s \sim q(h^1..h^{n-1} \mid x)
-
-    The hidden layers :math:`h^1..h^{n-1}` are drawn ancestrally through the
-    recogniser (M1); the top layer is Rao-Blackwellised: instead of drawing
-    :math:`y` we average its exact conditional (M2) over the drawn
-    :math:`h^{n-1}`, which is unbiased with lower variance. Its error falls as
-    :math:`1/\sqrt{S}`. With no hidden layer the result is exact.
-
-    See Also
-    --------
-    refimpl.coupled.CoupledPair.recognise_mean : the deterministic pass (M6) it is compared with.
-    test_error : the error of ``argmax`` of these probabilities.
     """
     pair, S = check_instance(pair, CoupledPair, "pair"), check_positive_int(n_samples, "n_samples")
     rng, backend = check_rng(rng), check_choice(backend, "backend", BACKENDS)
@@ -130,24 +80,9 @@ def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str =
 
 
 def test_error(probs, labels) -> float:
-    r"""Fraction of images whose most probable class differs from the label.
+    r"""Fraction of images whose most probable class in ``probs`` (N, C) differs from ``labels`` (N,).
 
-    Parameters
-    ----------
-    probs : array_like of shape (N, C)
-        Class probabilities (or any scores) per image.
-    labels : array_like of shape (N,)
-        Integer labels in ``[0, C)``.
-
-    Returns
-    -------
-    float
-        :math:`\frac1N \sum_i [\arg\max_y \mathrm{probs}_{iy} \ne \mathrm{labels}_i]`.
-
-    Raises
-    ------
-    ValueError
-        If the shapes disagree or a label is out of range.
+    .. math:: \frac1N \sum_i [\arg\max_y \mathrm{probs}_{iy} \ne \mathrm{labels}_i]
 
     Examples
     --------
@@ -166,17 +101,7 @@ test_error.__test__ = False  # not a pytest test despite its name
 
 # -------------------------------------------------------------- generation
 class ImportanceResult(NamedTuple):
-    r"""Importance-sampled log-likelihoods, nats per image.
-
-    Attributes
-    ----------
-    log_px_y : ndarray of shape (N, C)
-        :math:`\log p(x \mid y)` for every image and class.
-    log_px : ndarray of shape (N,)
-        :math:`\log p(x) = \log \sum_y p(y)\, p(x \mid y)`.
-    n_samples : int
-        The number ``K`` of importance samples per image.
-    """
+    r"""Importance-sampled ``log_px_y`` (N, C), ``log_px`` (N,), nats per image, from ``n_samples`` = K samples."""
 
     log_px_y: np.ndarray
     log_px: np.ndarray
@@ -199,53 +124,11 @@ def importance_log_likelihood(
 ) -> ImportanceResult:
     r"""Importance-sampled :math:`\log p(x \mid y)` for every class and :math:`\log p(x)`, nats per image.
 
-    Parameters
-    ----------
-    pair : refimpl.coupled.CoupledPair
-    x : array_like of shape (N, d_0) or (d_0,)
-        Binary images.
-    K : int
-        Importance samples per image (shared by all classes).
-    rng : numpy.random.Generator
-    batch_size : int, optional
-        Images per block (default: about 8192 / K), to bound memory.
-    backend : {"numba", "numpy"}, default "numba"
-        Fused Numba kernels or their NumPy twins (same result).
+    ``x`` (N, d_0) or (d_0,) binary; ``K`` samples per image, shared by all classes; ``batch_size``, ``backend`` as
+    :func:`mc_class_probs`. Returns an :class:`ImportanceResult`. In expectation a lower bound that rises with ``K``.
 
-    Returns
-    -------
-    ImportanceResult
-        ``log_px_y`` of shape (N, C), ``log_px`` of shape (N,), and ``n_samples`` = K.
-
-    Raises
-    ------
-    ValueError, TypeError
-        For non-binary or badly shaped ``x``, ``K`` < 1, a ``rng`` that is not a
-        ``numpy.random.Generator``, or an object that is not a pair.
-
-    Notes
-    -----
-    .. math::
-        \log p(x \mid y) \approx \log \frac1K \sum_{k=1}^K
-            \frac{p(x, h_k \mid y)}{q(h_k \mid x)}, \qquad h_k \sim q(h \mid x),
-        \qquad \log p(x) = \log \sum_y p(y)\, p(x \mid y)
-
-    The proposal is the recogniser's distribution of the hidden layers
-    :math:`h = (h^1..h^{n-1})` given the image, the label excluded; the same
-    ``K`` samples serve every class. Only the top generator term
-    :math:`\log p(h^{n-1} \mid y)` depends on the class, so
-    :math:`\log p(x, h^1..h^{n-2} \mid h^{n-1})` and :math:`\log q(h \mid x)`
-    are computed once per sample and the class term is added as a ``(K, C)``
-    table.
-
-    The estimate is stochastic. By Jensen's inequality its expectation is a
-    lower bound on the true log-likelihood that rises with ``K`` and reaches it
-    as :math:`K \to \infty`; always report ``K``. Matrix products run in the
-    pair's dtype; the per-sample log-weights and the log-sum-exp are float64.
-
-    See Also
-    --------
-    log_likelihood_curve : the estimate as a function of ``K``.
+    .. math:: \log p(x \mid y) \approx \log \frac1K \sum_{k=1}^K \frac{p(x, h_k \mid y)}{q(h_k \mid x)},
+        \quad h_k \sim q(h \mid x),\qquad \log p(x) = \log \sum_y p(y)\, p(x \mid y)
 
     Examples
     --------
@@ -271,33 +154,10 @@ def importance_log_likelihood(
 def log_likelihood_curve(
     pair, x, rng, Ks=(1, 10, 100, 1000), labels=None, batch_size=None, backend: str = "numba"
 ) -> dict:
-    r"""Mean importance-sampled log-likelihood for several ``K``: how the bound rises with ``K``.
+    r"""Mean importance-sampled log-likelihood for each of ``Ks`` (fresh samples each): how the bound rises with ``K``.
 
-    Parameters
-    ----------
-    pair : refimpl.coupled.CoupledPair
-    x : array_like of shape (N, d_0)
-        Binary images (a subset of the test set: the cost grows with ``sum(Ks)``).
-    rng : numpy.random.Generator
-    Ks : sequence of int, default (1, 10, 100, 1000)
-    labels : array_like of shape (N,), optional
-        If given, also the mean :math:`\log p(x \mid y)` at the true labels.
-    batch_size : int, optional
-    backend : {"numba", "numpy"}, default "numba"
-
-    Returns
-    -------
-    dict
-        ``{"K": array of Ks, "log_px": mean log p(x) per K}`` and, with
-        labels, ``"log_px_y": mean log p(x | label) per K``; nats per image.
-
-    Notes
-    -----
-    Each ``K`` uses fresh, independent samples drawn from ``rng``.
-
-    See Also
-    --------
-    importance_log_likelihood : one point of the curve.
+    Arguments as :func:`importance_log_likelihood`. Returns ``{"K": Ks, "log_px": ...}`` and, with ``labels`` (N,),
+    ``"log_px_y"`` at the true labels; nats per image.
     """
     rng = check_rng(rng)
     Ks = [check_positive_int(k, f"Ks[{i}]") for i, k in enumerate(Ks)]
@@ -327,39 +187,11 @@ class CycleResult(NamedTuple):
 def cycle_accuracy(pair, n_per_class: int, rng) -> CycleResult:
     r"""Fraction of generated images that the recogniser's mean pass assigns to their own class.
 
-    Parameters
-    ----------
-    pair : refimpl.coupled.CoupledPair
-    n_per_class : int
-        Images generated per class.
-    rng : numpy.random.Generator
+    ``n_per_class`` images per class are generated (M10) and classified by the mean pass (M6). Returns a
+    :class:`CycleResult`: ``accuracy`` over all and ``per_class`` (C,).
 
-    Returns
-    -------
-    CycleResult
-        ``accuracy`` (float) over all ``C * n_per_class`` images and
-        ``per_class`` of shape (C,).
-
-    Raises
-    ------
-    ValueError, TypeError
-        For ``n_per_class`` < 1, a ``rng`` that is not a ``numpy.random.Generator``,
-        or an object that is not a pair.
-
-    Notes
-    -----
-    .. math::
-        \mathrm{acc}_y = \frac1M \sum_{m=1}^M \big[\arg\max_{y'} \tilde q(y' \mid x_m) = y\big],
+    .. math:: \mathrm{acc}_y = \frac1M \sum_{m=1}^M \big[\arg\max_{y'} \tilde q(y' \mid x_m) = y\big],
         \qquad x_m \sim p(x \mid y)
-
-    Images are drawn ancestrally from the generator (M10) for the labels
-    ``0, ..., 0, 1, ..., C-1`` (``n_per_class`` each, in that order) and
-    classified by the deterministic mean pass (M6). A pair whose two
-    directions agree with one joint distribution (M11) scores high.
-
-    See Also
-    --------
-    refimpl.coupled.CoupledPair.sample_generator, refimpl.coupled.CoupledPair.recognise_mean
     """
     pair = check_instance(pair, CoupledPair, "pair")
     M = check_positive_int(n_per_class, "n_per_class")

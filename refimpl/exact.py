@@ -1,30 +1,10 @@
-r"""Exact inference in a sigmoid belief network: brute force and the layer recursion (M4).
+r"""Exact inference in a sigmoid belief network: brute force and the layer recursion (M4, tutorial 01).
 
-Implements equation M4 of the method,
-
-.. math::
-    q(x^n \mid x^0) = \sum_{x^1..x^{n-1}} \prod_{k=1}^{n} q(x^k \mid x^{k-1}),
-
-in two ways:
-
-- :func:`brute_force_marginals` is the definition: it enumerates all
-  :math:`2^{d_1+\dots+d_{n-1}}` hidden configurations jointly (and the output)
-  and sums products of conditionals. Ground truth for tiny networks only.
-- :func:`exact_marginals` and :func:`layer_state_distributions` use that the
-  chain :math:`x^0 \to x^1 \to \dots \to x^n` is a Markov chain over
-  *whole-layer states*, so the sum factorises into a forward recursion
-
-  .. math::
-      q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k),
-
-  at cost :math:`\sum_k 2^{d_k + d_{k+1}}` instead of :math:`2^{\sum_k d_k}`.
-
-State indexing: a layer of width ``d`` has ``2**d`` states; state ``s`` is the
-binary number whose bit ``i`` is unit ``i``, :math:`s = \sum_i x_i 2^i`. A
-categorical output with ``C`` classes has ``C`` states (class ``c`` is one-hot ``c``).
-
-The hot loop, one step of the recursion, is the readable :func:`layer_step`; its Numba
-twin is :func:`refimpl.kernels.layer_step`, and ``backend="numpy" | "numba"`` chooses one.
+:func:`brute_force_marginals` enumerates every joint configuration (tiny networks only);
+:func:`exact_marginals` and :func:`layer_state_distributions` run the recursion over whole-layer states, at cost
+:math:`\sum_k 2^{d_k + d_{k+1}}` instead of :math:`2^{\sum_k d_k}`. State ``s`` of a layer is the binary number
+:math:`s = \sum_i x_i 2^i` (class ``c`` at a categorical top). The step :func:`layer_step` has a Numba twin,
+:func:`refimpl.kernels.layer_step`; ``backend="numpy" | "numba"`` chooses one.
 """
 
 from __future__ import annotations
@@ -56,11 +36,7 @@ def _blocks(n: int, size: int):
 
 
 def _product_distribution(logits: np.ndarray) -> np.ndarray:
-    r"""Distribution over the :math:`2^d` states of ``d`` independent Bernoulli units, built by doubling.
-
-    ``logits`` of shape (B, d) -> (B, 2**d). Appending unit ``j`` maps each state
-    ``s`` to ``s`` (unit off) and ``s + 2**j`` (unit on).
-    """
+    r"""Distribution (B, 2**d) over the states of ``d`` independent Bernoulli units with ``logits`` (B, d)."""
     on, off = sigmoid(logits), sigmoid(-logits)  # sigma(-a), not 1 - sigma(a): exact for tiny probabilities
     p = np.ones((logits.shape[0], 1))
     for j in range(logits.shape[1]):
@@ -75,11 +51,7 @@ def _unit_marginals(p: np.ndarray, d: int) -> np.ndarray:
 
 
 def _output_step(p_prev: np.ndarray, weight: np.ndarray, bias: np.ndarray, categorical: bool) -> np.ndarray:
-    r"""Marginals of the last layer: :math:`\sum_s p(s)\,\sigma(W s + b)`, or with the softmax for a categorical one.
-
-    Costs :math:`2^{d_{n-1}} d_n` rather than :math:`2^{d_{n-1} + d_n}`: only
-    per-unit marginals (or the ``C`` class probabilities) are needed.
-    """
+    r"""Marginals of the last layer, :math:`\sum_s p(s)\,\sigma(W s + b)` (softmax if categorical), no state table."""
     d_prev = weight.shape[1]
     out = np.zeros((p_prev.shape[0], weight.shape[0]))
     for start, stop in _blocks(2**d_prev, _CHUNK // max(weight.shape[0], d_prev)):
@@ -92,19 +64,11 @@ def _output_step(p_prev: np.ndarray, weight: np.ndarray, bias: np.ndarray, categ
 def layer_step(p_prev, weight, bias):
     r"""One step of the layer recursion: ``p_prev`` (B, 2**d_k) to :math:`q(x^{k+1} \mid x^0)`, (B, 2**d_{k+1}).
 
-    ``weight`` (d_{k+1}, d_k) and ``bias`` (d_{k+1},) are :math:`W^{k+1}, b^{k+1}`.
+    ``weight`` (d_{k+1}, d_k), ``bias`` (d_{k+1},); :math:`\log q(t \mid s)` is a sum of log-sigmoids, formed by blocks.
 
-    Notes
-    -----
     Equation: M4
 
-    .. math::
-        q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k),\qquad
-        \log q(t \mid s) = \sum_j \big[t_j \log\sigma(a_j) + (1 - t_j)\log\sigma(-a_j)\big],\ a = W s + b
-
-    Every term of the log-sum is :math:`\le 0`, so it has no cancellation and
-    stays exact at extreme weights. The transition table
-    :math:`q(t \mid s)` is formed block by block (at most ``2**20`` entries at a time).
+    .. math:: q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k)
     """
     d_next, d_prev = weight.shape
     n_prev, n_next = 2**d_prev, 2**d_next
@@ -127,33 +91,12 @@ _STEPS = {"numpy": layer_step, "numba": kernels.layer_step_threads}  # the one p
 def layer_state_distributions(net, x0, backend: str = "numba"):
     r"""Exact distribution over every layer's states given the input, by the layer recursion (M4).
 
-    Parameters
-    ----------
-    net : SigmoidBeliefNet
-    x0 : array_like of shape (d_0,) or (B, d_0)
-        Binary input.
-    backend : {"numba", "numpy"}, default "numba"
-        The recursion step: :func:`layer_step` or its Numba twin; they agree to rounding.
+    ``x0`` (d_0,) or (B, d_0) binary; ``backend`` "numba" or "numpy" (:func:`layer_step`). Returns
+    :math:`q(x^k \mid x^0)` of shape (2**d_k,) or (B, 2**d_k), ``k = 1..n`` (C states at a categorical top).
 
-    Returns
-    -------
-    list of ndarray
-        :math:`q(x^k \mid x^0)` for ``k = 1..n``, of shape ``(2**d_k,)`` or ``(B, 2**d_k)``
-        (state ``s`` has unit ``i`` = bit ``i`` of ``s``; ``C`` states at a categorical top).
-
-    Notes
-    -----
     Equation: M4
 
     .. math:: q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k)
-
-    Layers are limited to :data:`MAX_LAYER_BITS` units and a step to :data:`MAX_PAIR_BITS`.
-
-    Examples
-    --------
-    >>> net = SigmoidBeliefNet([np.zeros((2, 1)), np.zeros((1, 2))], [np.zeros(2), np.zeros(1)])
-    >>> [p.tolist() for p in layer_state_distributions(net, [1.0])]
-    [[0.25, 0.25, 0.25, 0.25], [0.5, 0.5]]
     """
     x, single, weights, biases, backend = check_exact_args(net, x0, backend, include_output=True)
     step = _STEPS[backend]
@@ -170,19 +113,12 @@ def layer_state_distributions(net, x0, backend: str = "numba"):
 def exact_marginals(net, x0, backend: str = "numba"):
     r"""Exact per-unit marginals :math:`q(x^k_i = 1 \mid x^0)` of every layer, by the layer recursion (M4).
 
-    Arguments as :func:`layer_state_distributions`. Returns entry ``k - 1`` of shape ``(d_k,)``
-    or ``(B, d_k)``: the marginals, or the class probabilities at a categorical top.
+    Arguments as :func:`layer_state_distributions`. Returns ``mu[k - 1]`` (d_k,) or (B, d_k); class probabilities
+    at a categorical top.
 
-    Notes
-    -----
     Equation: M4
 
-    .. math::
-        q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k),\qquad
-        q(x^k_i = 1 \mid x^0) = \sum_{x^k:\ x^k_i = 1} q(x^k \mid x^0)
-
-    The output needs only :math:`\sum_{x^{n-1}} q(x^{n-1} \mid x^0)\,\sigma(W^n x^{n-1} + b^n)`,
-    so its width is not limited (nor is :math:`d_0`).
+    .. math:: q(x^k_i = 1 \mid x^0) = \sum_{x^k:\ x^k_i = 1} q(x^k \mid x^0)
 
     Examples
     --------
@@ -208,23 +144,11 @@ def exact_marginals(net, x0, backend: str = "numba"):
 def brute_force_marginals(net, x0):
     r"""Per-unit marginals of every layer by enumerating all joint configurations: the definition of M4.
 
-    Returns what :func:`exact_marginals` returns; at most ``2**MAX_BRUTE_FORCE_BITS`` joint
-    configurations (a categorical output counting :math:`\log_2 C` bits).
+    Returns what :func:`exact_marginals` returns; at most ``2**MAX_BRUTE_FORCE_BITS`` configurations.
 
-    Notes
-    -----
     Equation: M4
 
     .. math:: q(x^n \mid x^0) = \sum_{x^1..x^{n-1}} \prod_{k=1}^{n} q(x^k \mid x^{k-1})
-
-    Every configuration's probability is evaluated by M3 and each unit's marginal summed over
-    the configurations where it is on.
-
-    Examples
-    --------
-    >>> net = SigmoidBeliefNet([np.zeros((2, 1)), np.full((1, 2), 2.0)], [np.zeros(2), np.zeros(1)])
-    >>> [m.round(4).tolist() for m in brute_force_marginals(net, [1.0])]  # (s(0) + 2 s(2) + s(4)) / 4
-    [[0.5, 0.5], [0.8109]]
     """
     x, single, n_configs = check_brute_force_args(net, x0)
     sizes, n = net.sizes, net.n_layers

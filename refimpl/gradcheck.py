@@ -1,8 +1,4 @@
-"""Central finite differences: the independent check of every hand-derived gradient.
-
-Used by the tests and by tutorial 4. It knows nothing of the gradient formulas:
-it perturbs one parameter entry at a time and evaluates the objective twice.
-"""
+"""Central finite differences, the independent check of every hand-derived gradient (tests, tutorial 04)."""
 
 from __future__ import annotations
 
@@ -12,35 +8,17 @@ __all__ = ["central_differences", "max_discrepancy"]
 
 
 def central_differences(f, params: dict, eps: float = 1e-6) -> dict:
-    r"""Gradient of ``f()`` with respect to every entry of every array in ``params``.
+    r"""Gradient of ``f()`` with respect to every entry of every float64 array in the dict ``params``.
 
-    Parameters
-    ----------
-    f : callable
-        Takes no arguments and returns a float computed from the arrays in
-        ``params`` (which it reads when called).
-    params : dict of str -> ndarray
-        The parameters, float64; each entry is perturbed in place and restored.
-    eps : float, default 1e-6
-        Step; the error of the central difference is :math:`O(\varepsilon^2)`
-        plus rounding of order :math:`10^{-16} |f| / \varepsilon`.
+    ``f`` takes no arguments and reads ``params``, each entry perturbed in place and restored. Returns a dict
+    keyed and shaped like ``params``; error :math:`O(\varepsilon^2)`, rounding :math:`10^{-16}|f|/\varepsilon`.
 
-    Returns
-    -------
-    dict of str -> ndarray
-        :math:`\big(f(\theta + \varepsilon e_i) - f(\theta - \varepsilon e_i)\big) / 2\varepsilon`
-        for every entry, keyed and shaped like ``params``.
-
-    Raises
-    ------
-    TypeError
-        If a parameter is not a float64 array (rounding in float32 would swamp the check).
+    .. math:: \partial_i f \approx (f(\theta + \varepsilon e_i) - f(\theta - \varepsilon e_i)) / 2\varepsilon
 
     Examples
     --------
     >>> w = {"w": np.array([1.0, 2.0])}
-    >>> g = central_differences(lambda: float(np.sum(w["w"] ** 2)), w)
-    >>> np.round(g["w"], 6)
+    >>> np.round(central_differences(lambda: float(np.sum(w["w"] ** 2)), w)["w"], 6)
     array([2., 4.])
     """
     grads = {}

@@ -1,19 +1,7 @@
-r"""Monte Carlo estimates of the marginals :math:`q(x^k_i{=}1 \mid x^0)` by ancestral sampling.
+r"""Monte Carlo estimates of the marginals :math:`q(x^k_i{=}1 \mid x^0)` by ancestral sampling (tutorial 02).
 
-The ground truth for networks too large to enumerate (M4 sums over
-:math:`2^{d_1 + \dots + d_{n-1}}` hidden configurations). Draw
-:math:`S` ancestral samples :math:`x^1_s, \dots, x^n_s \sim q(\cdot \mid x^0)` with
-:meth:`refimpl.sbn.SigmoidBeliefNet.sample` (M1, M2) and average:
-
-- plain: :math:`\hat\mu^k = \frac1S \sum_s x^k_s` (one-hot for a categorical output);
-- Rao-Blackwellised: :math:`\hat\mu^k = \frac1S \sum_s \sigma(W^k x^{k-1}_s + b^k)`
-  (softmax for a categorical output), the identity M5 applied to the samples of layer
-  :math:`k-1`. Also unbiased, and never of larger variance: by the law of total variance
-  :math:`\mathrm{Var}\,\sigma(a^k_i) = \mathrm{Var}\,x^k_i - \mathbb{E}\,\mathrm{Var}(x^k_i \mid x^{k-1})
-  \le \mathrm{Var}\,x^k_i`.
-  At layer 1 it is exact.
-
-Either way the standard error falls as :math:`1/\sqrt{S}`.
+The ground truth for networks too large to enumerate (M4); the Rao-Blackwellised estimate applies M5 to the
+sampled parents and never has larger variance. The standard error falls as :math:`1/\sqrt{S}`.
 """
 
 from __future__ import annotations
@@ -30,54 +18,22 @@ _CHUNK_ELEMENTS = 1 << 22
 
 
 def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, return_stderr: bool = False):
-    r"""Monte Carlo estimate of :math:`q(x^k_i{=}1 \mid x^0)` for every layer, from ancestral samples.
+    r"""Monte Carlo estimate of :math:`q(x^k_i{=}1 \mid x^0)` for every layer, from ``n_samples`` ancestral samples.
 
-    Parameters
-    ----------
-    net : SigmoidBeliefNet
-    x0 : array_like of shape (d_0,) or (B, d_0)
-        Binary input.
-    n_samples : int
-        Number of ancestral samples :math:`S` per input (>= 1; >= 2 with ``return_stderr``).
-    rng : numpy.random.Generator
-    rao_blackwell : bool, default False
-        If True, average :math:`\sigma(W^k x^{k-1}_s + b^k)` over the sampled parents instead
-        of the sampled states :math:`x^k_s` themselves: unbiased, lower variance (M5).
-    return_stderr : bool, default False
-        Also return the standard error of each estimate, the sample standard deviation
-        (``ddof=1``) divided by :math:`\sqrt{S}`.
+    ``x0`` (d_0,) or (B, d_0) binary; ``rao_blackwell`` averages :math:`\sigma(a^k)` over the sampled parents
+    instead of the states. Returns ``mu[k - 1]`` (d_k,) or (B, d_k), as :func:`refimpl.forward.forward_marginals`,
+    and with ``return_stderr`` also the standard errors (sample std, ``ddof=1``, over :math:`\sqrt{S}`).
 
-    Returns
-    -------
-    mu : list of ndarray
-        ``mu[k - 1]`` of shape (d_k,) or (B, d_k), ``k = 1..n``; class probabilities for a
-        categorical output. Same layout as :func:`refimpl.forward.forward_marginals`.
-    stderr : list of ndarray
-        Only with ``return_stderr=True``; same shapes as ``mu``.
-
-    Notes
-    -----
     Equation: M4, M5
 
-    .. math::
-        \hat\mu^k = \frac1S \sum_{s=1}^S x^k_s \quad\text{or}\quad
-        \hat\mu^k = \frac1S \sum_{s=1}^S \sigma(W^k x^{k-1}_s + b^k),
-        \qquad (x^1_s..x^n_s) \sim q(\cdot \mid x^0)
-
-    Samples are drawn in chunks (a bounded memory footprint), so the result for a given
-    ``rng`` state depends on ``n_samples`` and the batch size only.
-
-    See Also
-    --------
-    refimpl.forward.forward_marginals : the deterministic approximation.
-    refimpl.sbn.SigmoidBeliefNet.sample : the ancestral sampler used here.
+    .. math:: \hat\mu^k = \frac1S \sum_s x^k_s \ \text{or}\ \frac1S \sum_s \sigma(W^k x^{k-1}_s + b^k),
+        \quad (x^1_s..x^n_s) \sim q(\cdot \mid x^0)
 
     Examples
     --------
     >>> from refimpl.sbn import SigmoidBeliefNet
     >>> net = SigmoidBeliefNet([np.zeros((1, 2))], [np.zeros(1)])
-    >>> mu = mc_marginals(net, [1, 0], 1000, np.random.default_rng(0), rao_blackwell=True)
-    >>> mu[0]  # layer 1 is exact when Rao-Blackwellised
+    >>> mc_marginals(net, [1, 0], 1000, np.random.default_rng(0), rao_blackwell=True)[0]  # exact at layer 1
     array([0.5])
     """
     x, single, n_samples, rng = check_mc_args(net, x0, n_samples, rng, return_stderr)

@@ -1,10 +1,7 @@
-r"""Gradient-ascent optimisers written out in NumPy: SGD with momentum and Adam.
+r"""Gradient-ascent optimisers written out in NumPy: SGD with momentum and Adam (tutorial 04).
 
-The learning rules of :mod:`refimpl.learning` return gradients of quantities to
-**maximise**, so ``step`` *ascends*: ``params[k]`` moves along ``+grads[k]``, in
-place (a :class:`refimpl.coupled.CoupledPair` sees the change). The state is
-plain arrays in the parameters' dtype; :meth:`state_dict` returns only arrays
-and numbers (``"m/<name>"``, ``"v/<name>"``), to be saved with ``np.savez``.
+The learning rules return gradients of quantities to maximise, so ``step`` moves ``params[k]`` along
+``+grads[k]``, in place. :meth:`~Adam.state_dict` holds only arrays and numbers, to be saved with ``np.savez``.
 """
 
 from __future__ import annotations
@@ -42,17 +39,8 @@ def _decay(value, name):
 
 
 class SGD:
-    r"""Stochastic gradient ascent with (heavy-ball) momentum.
+    r"""Gradient ascent with heavy-ball momentum; ``lr`` :math:`\eta > 0`, ``momentum`` :math:`\beta \in [0, 1)`.
 
-    Parameters
-    ----------
-    lr : float
-        Step size :math:`\eta > 0`.
-    momentum : float, default 0.9
-        :math:`\beta \in [0, 1)`.
-
-    Notes
-    -----
     .. math:: m \leftarrow \beta\, m + g, \qquad \theta \leftarrow \theta + \eta\, m \qquad (m = 0 \text{ at first})
 
     Examples
@@ -90,20 +78,9 @@ class SGD:
 
 
 class Adam:
-    r"""Adam (Kingma and Ba, 2015) for gradient ascent, with bias correction.
+    r"""Adam (Kingma and Ba, 2015) for gradient ascent; ``lr`` :math:`\eta`, ``beta1``, ``beta2`` in [0, 1).
 
-    Parameters
-    ----------
-    lr : float
-        Step size :math:`\eta > 0`.
-    beta1, beta2 : float, default 0.9, 0.999
-        Decay rates in :math:`[0, 1)`.
-    eps : float, default 1e-8
-
-    Notes
-    -----
-    .. math::
-        m \leftarrow \beta_1 m + (1-\beta_1) g,\quad
+    .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g,\quad
         v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
         \theta \leftarrow \theta + \eta\,\frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
 
