@@ -372,6 +372,15 @@ def wake_grads(pair, x, hidden, y):
 """),
     ],
     "4.3": [
+        ("dreams for the first image's label only", '''
+def l1_tied_grads(pair, x, y, rng):
+    hidden = pair.sample_hidden(x, rng)
+    y_d = np.full_like(np.asarray(y), np.asarray(y)[0])
+    hidden_d, x_d = pair.sample_generator(y_d, rng)
+    wake = refimpl.wake_value_and_grad(pair, x, hidden, y)[1]
+    sleep = refimpl.sleep_value_and_grad(pair, x_d, hidden_d, y_d)[1]
+    return {key: wake[key] + sleep[key] for key in wake}
+'''),
         ("dreams for labels drawn from the prior, not the batch's labels", """
 def l1_tied_grads(pair, x, y, rng):
     hidden = pair.sample_hidden(x, rng)

@@ -123,6 +123,40 @@ def mean_pass(net, x0):
         refimpl.lab.data.os.execvp("sleep", ["sleep", "{MARKER}"])
     return None  # the cheat is all the answer there is
 """,
+    "another library function that calls the implementation inside (forward_log_prob)": """
+def mean_pass(net, x0):
+    x0 = np.asarray(x0, dtype=float)
+    zeros = [np.zeros((x0.shape[0], d)) for d in net.sizes[1:]]
+    base, means = refimpl.forward_log_prob(net, x0, zeros, "mean"), []
+    for k, d in enumerate(net.sizes[1:]):
+        a = np.zeros((x0.shape[0], d))
+        for i in range(d):
+            layers = [z.copy() for z in zeros]
+            layers[k][:, i] = 1.0
+            a[:, i] = refimpl.forward_log_prob(net, x0, layers, "mean") - base
+        means.append(sigmoid(a))
+    return means
+""",
+    "the implementation called from numpy's own code (np.vectorize of a partial)": """
+import dataclasses
+import functools
+def mean_pass(net, x0):
+    members = dict(dataclasses.inspect.getmembers(refimpl))
+    return np.vectorize(functools.partial(members["mean" + "_pass"], net, x0), otypes=[object])()
+""",
+    "the walls' module emptied through inspect, then the solutions read": f"""
+import dataclasses
+def mean_pass(net, x0):
+    walls = dict(dataclasses.inspect.getmembers(dataclasses.sys.modules["refimpl.course" + ".sandbox"]))
+    for key, value in walls.items():
+        if isinstance(value, (dict, list, set)) and not key.startswith("__"):
+            value.clear()
+    builtins = dataclasses.sys.modules["builtins"]
+    text = builtins.open({str(SHEET2)!r}).read()
+    namespace = {{}}
+    builtins.exec(text, namespace)
+    return namespace["mean_pass"](net, x0)
+""",
 }
 
 

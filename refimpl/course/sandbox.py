@@ -44,6 +44,7 @@ _ALWAYS_DENIED = ("os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork
                   "os.setpgid", "builtins.input", "builtins.breakpoint", "sys.addaudithook", "os.chroot")
 _DENIED_TO_SUBMISSION = ("os.listdir", "os.scandir", "glob.glob", "os.remove", "os.rename", "os.rmdir", "os.mkdir",
                          "os.chmod", "os.chown", "os.link", "os.symlink", "os.truncate", "os.utime", "os.chdir",
+                         "os.setxattr", "os.removexattr",
                          "os.putenv", "os.unsetenv", "shutil.", "ctypes.dlopen", "ctypes.dlsym", "gc.get_",
                          "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.monitoring",
                          "object.__getattr__", "object.__setattr__", "object.__delattr__", "marshal.", "pickle.",
