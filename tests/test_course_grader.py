@@ -177,12 +177,14 @@ def test_course_find_submissions_layouts(tmp_path):
     and files naming no notebook are ignored."""
     (tmp_path / "eve" / ".ipynb_checkpoints").mkdir(parents=True)
     for name in ("eve/ex03_mine.py", "eve/ex03_mine.ipynb", "eve/.ipynb_checkpoints/ex01-checkpoint.ipynb",
-                 "eve/notes.ipynb", "frank-ex5.py", "alex1_ex02_forward.ipynb"):
+                 "eve/notes.ipynb", "frank-ex5.py", "alex1_ex02_forward.ipynb", "gina_homework2.ipynb"):
         (tmp_path / name).write_text("")
-    found = find_submissions(tmp_path)
+    ignored = []
+    found = find_submissions(tmp_path, ignored)
     assert found == {"eve": {"ex03_generator_by_transposition": tmp_path / "eve" / "ex03_mine.ipynb"},
                      "frank": {"ex05_experiment": tmp_path / "frank-ex5.py"},
                      "alex1": {"ex02_forward_pass_as_inference": tmp_path / "alex1_ex02_forward.ipynb"}}
+    assert sorted(ignored) == [tmp_path / "eve" / "notes.ipynb", tmp_path / "gina_homework2.ipynb"]  # reported
 
 
 def test_course_grade_command_lists_and_refuses_bad_input(tmp_path, capsys):

@@ -387,18 +387,23 @@ def grade_notebook(path, exercises=None, time_limit: float = TIME_LIMIT, start_m
     return [grade_exercise(path, ex_id, time_limit, start_method, secret) for ex_id in exercises]
 
 
-def find_submissions(folder) -> dict:
+def find_submissions(folder, ignored: list | None = None) -> dict:
     """``{student: {notebook stem: path}}`` for a folder of submissions (see the module docstring).
 
     A student's ``.ipynb`` is preferred to a ``.py`` of the same notebook; hidden folders,
-    ``.ipynb_checkpoints`` and files naming no notebook are ignored.
+    ``.ipynb_checkpoints`` and files naming no notebook are ignored (a notebook or ``.py`` file
+    among them is appended to ``ignored``, so that the teacher hears of a misnamed submission).
     """
     folder = Path(folder)
     found: dict = {}
+    ignored = [] if ignored is None else ignored
 
     def add(student, path):
         stem = notebook_of(path)
-        if stem is None or path.suffix not in (".ipynb", ".py"):
+        if path.suffix not in (".ipynb", ".py"):
+            return
+        if stem is None:
+            ignored.append(path)
             return
         previous = found.setdefault(student, {}).get(stem)
         if previous is None or (previous.suffix == ".py" and path.suffix == ".ipynb"):
@@ -415,6 +420,8 @@ def find_submissions(folder) -> dict:
             match = _NOTEBOOK_TOKEN.search(entry.name)
             if match:
                 add(entry.name[: match.start()].strip("_-. ") or folder.name, entry)
+            elif entry.suffix in (".ipynb", ".py"):
+                ignored.append(entry)
     return found
 
 
@@ -507,7 +514,11 @@ def grade_folder(folder, out_dir, time_limit: float = TIME_LIMIT, start_method=N
     folder, out_dir = Path(folder), Path(out_dir)
     if _inside(out_dir, folder):
         raise ValueError(f"out_dir must lie outside the submissions folder {folder}; got {out_dir}")
-    submissions = find_submissions(folder)
+    ignored = []
+    submissions = find_submissions(folder, ignored)
+    for path in ignored:
+        if progress:
+            progress(f"ignored {path.relative_to(folder)}: its name names no exercise sheet (ex01 ... ex05)")
     # every notebook read before any submission runs: a submission that rewrites a classmate's file
     # (which the walls refuse) would change nothing
     sources = {path: path.read_bytes() for notebooks in submissions.values() for path in notebooks.values()}

@@ -62,8 +62,8 @@ def _definitions() -> dict:
     import refimpl
 
     found = {}
-    modules = [refimpl] + [importlib.import_module(m.name)
-                           for m in pkgutil.walk_packages(refimpl.__path__, "refimpl.")]
+    modules = [refimpl] + [importlib.import_module(m.name) for m in pkgutil.walk_packages(refimpl.__path__, "refimpl.")
+                           if not m.name.startswith(_NOT_ANSWERS)]
     for module in modules:
         if module.__name__.startswith(_NOT_ANSWERS):
             continue
