@@ -40,7 +40,7 @@ from ._validation import (
 )
 from .coupled import CoupledPair
 from .forward import forward_logits
-from .layers import bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob
+from .layers import bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob, categorical_sample
 from .numerics import logsumexp, sigmoid, softmax
 
 __all__ = ["NORMALISE", "l0_value_and_grad", "l1_step_grads", "l2_step_grads", "rws_step_grads",
@@ -508,8 +508,8 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
     if w_l > 0:  # a labelled image: the wake term of L1 with its true class
         terms["G_l"], grads = wake_value_and_grad(pair, x_l, pair.sample_hidden(x_l, rng), y_l, s_g * w_l)
         all_grads.append(grads)
-    prior = np.exp(pair.log_prior())  # sleep: dreams for classes drawn from p(y)
-    y_dream = np.minimum(np.searchsorted(np.cumsum(prior), rng.random(x_u.shape[0])), pair.n_classes - 1)
+    prior = np.broadcast_to(pair.params["prior"].astype(np.float64), (x_u.shape[0], pair.n_classes))
+    y_dream = np.argmax(categorical_sample(prior, rng), axis=1)  # sleep: dreams for classes drawn from p(y)
     hidden_d, x_d = pair.sample_generator(y_dream, rng)
     terms["R"], grads = sleep_value_and_grad(pair, x_d, hidden_d, y_dream, s_r)
     all_grads.append(grads)

@@ -318,7 +318,7 @@ for kind in KINDS:
 
 # %%
 fig = plots.consistency_gaps(gaps, KINDS, SCALES, rng)  # |gap| below 1e-17 (rounding noise) drawn at 1e-17
-save_figure(fig, "03_consistency_gap")
+save_figure(fig, "03_consistency_gap", tolerance=0.01)  # its tied gaps are rounding noise: dots move by machine
 plt.show()
 
 # %% [markdown]
