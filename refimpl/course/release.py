@@ -25,15 +25,13 @@ from the verdict.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 from .exercises import EXERCISES, NOTEBOOKS
 from .notebook import BEGIN, called_names, read_percent
-from .probes import run_probe, state
 from .registry import CheckFailed, StudentError, run_check
-from .worker import DEFAULT_SECRET, check_rng, compare_state, describe_error, plain
+from .worker import DEFAULT_SECRET, check_rng, in_process_call
 
 __all__ = ["check", "course_config", "nbgrader_notebook", "write_course"]
 
@@ -61,19 +59,9 @@ def check(exercise_id: str, index: int, func, secret: str = DEFAULT_SECRET) -> N
         raise AssertionError(f"{exercise.label}: write {exercise.function} yourself; it uses refimpl's own "
                              f"implementation of this exercise ({', '.join(hits)})")
 
-    def call(request):
-        before = plain(state(request.args))
-        args = copy.deepcopy(request.args)
-        try:
-            output, after = run_probe(func, request._replace(args=args))
-        except (Exception, SystemExit) as err:
-            raise StudentError(describe_error(err), type(err).__name__) from None
-        compare_state(before, plain(after), [], exercise.function)
-        return plain(output)
-
     item = exercise.checks[index]
     try:
-        run_check(item, check_rng(secret, exercise_id, index), call)
+        run_check(item, check_rng(secret, exercise_id, index), in_process_call(func, exercise.function))
     except CheckFailed as err:
         raise AssertionError(f"{exercise.label}: {err}") from None
     except StudentError as err:

@@ -39,8 +39,8 @@ from .probes import decode, encode, run_probe, state
 from .registry import CheckFailed, StudentError, run_check
 
 __all__ = ["DEFAULT_SECRET", "OUTCOMES", "GradingStopped", "check_rng", "child_main", "compare_state",
-           "describe_error", "grade_checks", "plain", "result_record", "score_function", "score_notebook",
-           "validate_record"]
+           "describe_error", "grade_checks", "in_process_call", "plain", "result_record", "score_function",
+           "score_notebook", "validate_record"]
 
 #: every outcome an exercise can have
 OUTCOMES = ("passed", "partial", "failed", "not implemented", "forbidden", "missing", "timeout", "crashed")
@@ -178,6 +178,26 @@ def grade_checks(exercise, call, secret: str) -> tuple:
     return checks, "partial" if passed else "failed"
 
 
+def in_process_call(func, function: str):
+    """The ``call`` a check makes, run in this process: ``func`` on a copy of the inputs, its outputs as plain data.
+
+    An argument changed in place is an error naming it (:func:`compare_state`); an exception of
+    ``func`` is a :class:`StudentError`.
+    """
+
+    def call(request):
+        before = plain(state(request.args))
+        args = copy.deepcopy(request.args)
+        try:
+            output, after = run_probe(func, request._replace(args=args))
+        except (Exception, SystemExit) as err:
+            raise StudentError(describe_error(err), type(err).__name__) from None
+        compare_state(before, plain(after), [], function)
+        return plain(output)
+
+    return call
+
+
 def score_function(exercise, func, namespace=None, secret: str = DEFAULT_SECRET) -> dict:
     """Run every check of ``exercise`` on ``func``, the calls made in this process; return the result record.
 
@@ -199,17 +219,7 @@ def score_function(exercise, func, namespace=None, secret: str = DEFAULT_SECRET)
                 f"{exercise.label}: write {exercise.function} yourself; it uses {', '.join(hits)}, "
                 "refimpl's own implementation of this exercise"))
 
-    def call(request):
-        before = plain(state(request.args))
-        args = copy.deepcopy(request.args)
-        try:
-            output, after = run_probe(func, request._replace(args=args))
-        except (Exception, SystemExit) as err:
-            raise StudentError(describe_error(err), type(err).__name__) from None
-        compare_state(before, plain(after), [], exercise.function)
-        return plain(output)
-
-    checks, outcome = grade_checks(exercise, call, secret)
+    checks, outcome = grade_checks(exercise, in_process_call(func, exercise.function), secret)
     return validate_record(result_record(exercise, outcome, checks), exercise)
 
 
