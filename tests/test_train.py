@@ -705,4 +705,6 @@ def test_ctrl_c_while_a_command_starts_ends_in_one_line_without_a_traceback():
         if child.returncode != 0:
             interrupted.append(err.strip())
     assert interrupted, "every run finished before the signal: nothing was tested"
-    assert all(len(e.splitlines()) == 1 and "interrupted" in e for e in interrupted), interrupted
+    # one line, or nothing when the signal came as the interpreter was already shutting down
+    assert all(e == "" or (len(e.splitlines()) == 1 and "interrupted" in e) for e in interrupted), interrupted
+    assert any(e for e in interrupted), "no run was interrupted during the imports: nothing was tested"
