@@ -32,6 +32,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from .notebook import ALLOWED_IMPORTS
+
 __all__ = ["FORBIDDEN_MARK", "guard_forbidden", "install"]
 
 #: the text of the error a switched-off implementation raises; the worker reports the outcome "forbidden"
@@ -139,8 +141,6 @@ def _check_event(event: str, args, busy: list) -> None:
                 return
             if event == "import":
                 root = str(args[0]).split(".")[0]
-                from .notebook import ALLOWED_IMPORTS
-
                 if root in ALLOWED_IMPORTS and not str(args[0]).startswith("refimpl.course"):
                     return
         finally:
@@ -157,13 +157,20 @@ def install() -> None:
     """Add the audit hook: from now on the walls of the module docstring stand, for good.
 
     Its state lives in the hook's own closure, which no name in any module reaches, and an audit
-    hook can be neither listed nor removed: a submission has nothing to switch off.
+    hook can be neither listed nor removed; the rules it runs are those of a copy of this module
+    that no registry holds, so rebinding a name of this module (``_from_submission``, say) changes
+    nothing either.
     """
-    busy = []
+    import importlib.util
+
+    spec = importlib.util.find_spec(__name__)
+    private = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(private)
+    check, busy = private._check_event, []
 
     def hook(event, args):
         if not busy:
-            _check_event(event, args, busy)
+            check(event, args, busy)
 
     sys.addaudithook(hook)
 
