@@ -247,7 +247,8 @@ def test_course_child_runs_in_its_own_group_and_folder_with_a_read_only_copy(tmp
     source = SOLUTIONS_DIR / "ex01_sigmoid_belief_net.py"
     work = tmp_path / "tmp"
     work.mkdir()
-    child = grader._Child(grader._context(), source, code_cells(source), EXERCISES["1.1"], work)
+    child = grader._Child(grader._context(), source.name, source.read_bytes(), code_cells(source), EXERCISES["1.1"],
+                          work)
     try:
         assert child.receive(120, "starting")["kind"] == "started"
         assert os.getpgid(child.process.pid) == child.process.pid != os.getpgid(0)

@@ -183,17 +183,17 @@ def _tail(path: Path, lines: int = 5) -> str:
 class _Child:
     """One grading child: started in its own folder, spoken to in plain data, killed with its process group."""
 
-    def __init__(self, ctx, path: Path, cells: list, exercise, tmp: Path):
+    def __init__(self, ctx, name: str, source: bytes, cells: list, exercise, tmp: Path):
         self.exercise, self.log = exercise, tmp / "output.txt"
         work = tmp / "work"
         work.mkdir()
-        self.copy = work / path.name
-        shutil.copyfile(path, self.copy)
+        self.copy = work / name
+        self.copy.write_bytes(source)  # what the grader read, not what the file may hold by now
         os.chmod(self.copy, stat.S_IRUSR | stat.S_IRGRP)
         os.chmod(work, stat.S_IRUSR | stat.S_IXUSR)
         self.receiver, sender = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=child_main, daemon=True, args=(
-            str(self.copy), path.name, cells, exercise.function, tuple(exercise.forbidden), str(self.log), sender))
+            str(self.copy), name, cells, exercise.function, tuple(exercise.forbidden), str(self.log), sender))
         self.process.start()
         sender.close()
 
@@ -300,10 +300,7 @@ def grade_exercise(path, exercise_id: str, time_limit: float = TIME_LIMIT, start
     tmp = Path(tempfile.mkdtemp(prefix="refimpl-grade-"))
     child = None
     try:
-        (tmp / "source").mkdir()
-        private = tmp / "source" / path.name
-        private.write_bytes(source)  # what was read, not what the file may hold by now
-        child = _Child(_context(start_method), private, cells, exercise, tmp)
+        child = _Child(_context(start_method), path.name, source, cells, exercise, tmp)
         try:
             child.receive(STARTUP_LIMIT, "starting")
         except GradingStopped as err:
