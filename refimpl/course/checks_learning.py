@@ -140,7 +140,7 @@ def _step_case(rng, batch: int = 5):
     pair = random_pair(sizes, rng, scale=1.2, prior_scale=1.5)
     x = rng.integers(0, 2, (batch, sizes[0])).astype(np.float64)
     rising = np.argsort(pair.params["prior"])
-    y = rng.permutation(rising[np.arange(batch) * 3 // batch if batch >= 3 else np.zeros(batch, int)])
+    y = rng.permutation(rising[np.arange(batch) * pair.n_classes // batch])
     return pair, x, y
 
 
