@@ -141,23 +141,25 @@ def exclusive_answers(ex_id: str) -> tuple:
     (True, False)
     """
     answering, forbidden = dict(answers()[ex_id]), set(EXERCISES[ex_id].forbidden)
-    needed = set()
-    for name, dotted, helpers in _public_helpers():
-        if name not in forbidden and dotted not in answering:
-            needed.update(helpers)
+    needed = set()  # a private helper is called only from its own module: only those modules are read
+    for module in sorted({func.__module__ for func in answering.values()}):
+        for name, dotted, helpers in _public_helpers(module):
+            if name not in forbidden and dotted not in answering:
+                needed.update(helpers)
     return tuple(func for dotted, func in answering.items() if dotted not in needed)
 
 
-@functools.lru_cache(maxsize=1)
-def _public_helpers() -> tuple:
-    """(name, dotted name, the private helpers it works in) of every public function and method of the package."""
+@functools.lru_cache(maxsize=None)
+def _public_helpers(module: str) -> tuple:
+    """(name, dotted name, the private helpers it works in) of every public function and method of ``module``."""
     out = []
     for name, defined in _definitions().items():
         if not name.startswith("_"):
             for dotted, func in defined:
-                helpers = {}
-                _private_callees(func, helpers)
-                out.append((name, dotted, frozenset(helpers)))
+                if func.__module__ == module:
+                    helpers = {}
+                    _private_callees(func, helpers)
+                    out.append((name, dotted, frozenset(helpers)))
     return tuple(out)
 
 
