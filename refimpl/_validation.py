@@ -1,15 +1,54 @@
-"""Input validation, gathered in one place.
+"""Input validation, gathered in one place: the boundary of the lesson.
 
-Every public function calls these on entry. Each check takes the argument's
-name so that the message says which argument is wrong, what was expected and
-what was received. ``ValueError`` for values and shapes, ``TypeError`` for types.
+Each public entry point names the check of each argument in one decorator, :func:`boundary`; its
+body then trusts them. Each check takes the argument's name so that the message says which
+argument is wrong, what was expected and what was received. ``ValueError`` for values and
+shapes, ``TypeError`` for types.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
 import numbers
 
 import numpy as np
+
+_TRUSTED = contextvars.ContextVar("refimpl_trusted", default=False)
+
+
+def boundary(*joint, **specs):
+    """Check a public entry point's arguments once, at the outermost call; its body trusts them.
+
+    Each ``specs[name]`` is called as ``spec(value, name, args)`` (``args``: the arguments by
+    name, those before it already checked) and returns the value the body receives; each of
+    ``joint`` checks several arguments at once, ``check(args)``, updating ``args`` in place.
+    A call from inside another checked function is trusted as it is (as scikit-learn's nested
+    validation is), so arithmetic is never re-checked on its way down.
+    """
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            if _TRUSTED.get():
+                return fn(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name, spec in specs.items():
+                bound.arguments[name] = spec(bound.arguments[name], name, bound.arguments)
+            for check in joint:
+                check(bound.arguments)
+            token = _TRUSTED.set(True)
+            try:
+                return fn(*bound.args, **bound.kwargs)
+            finally:
+                _TRUSTED.reset(token)
+
+        return checked
+
+    return decorate
 
 
 def _describe(x) -> str:
@@ -220,7 +259,7 @@ def check_layer_sizes(sizes, name: str = "sizes", max_weights: int | None = None
                         f"got {_describe(sizes)}.")
     sizes = tuple(check_positive_int(d, f"{name}[{i}]") for i, d in enumerate(sizes))
     if len(sizes) < 2:
-        raise ValueError(f"{name} must list at least two widths (input, ..., output); got {sizes}.")
+        raise ValueError(f"{name} must list at least two layer widths (input, ..., output); got {sizes}.")
     weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
     if max_weights is not None and weights > max_weights:
         raise ValueError(f"{name} {','.join(map(str, sizes))} need {weights:,} weights (about "
@@ -265,14 +304,15 @@ def check_instance(value, cls, name: str):
 OUTPUTS = ("bernoulli", "categorical")
 
 
-def check_net_params(weights, biases, output, dtype, copy):
-    """The checked ``(weights, biases, output, dtype)`` of a :class:`refimpl.sbn.SigmoidBeliefNet`.
+def check_net_params(args):
+    """The ``weights``, ``biases``, ``output`` and ``dtype`` of a :class:`refimpl.sbn.SigmoidBeliefNet`, checked.
 
     Shapes must chain (``weights[k]`` of shape ``(d_{k+1}, d_k)``, ``biases[k]`` of ``(d_{k+1},)``),
     every entry finite; arrays are converted to ``dtype`` and copied if ``copy``.
     """
-    output = check_choice(output, "output", OUTPUTS)
-    dtype = check_float_dtype(dtype)
+    weights, biases, copy = args["weights"], args["biases"], args["copy"]
+    output = check_choice(args["output"], "output", OUTPUTS)
+    dtype = check_float_dtype(args["dtype"])
     if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
         raise TypeError("weights and biases must be sequences (lists) of arrays, one per layer.")
     weights, biases = list(weights), list(biases)
@@ -299,47 +339,30 @@ def check_net_params(weights, biases, output, dtype, copy):
         bs.append(b)
     if output == "categorical" and ws[-1].shape[0] < 2:
         raise ValueError("a categorical output layer needs at least 2 classes.")
-    return ws, bs, output, dtype
+    args.update(weights=ws, biases=bs, output=output, dtype=dtype)
 
 
-def check_random_net_args(sizes, rng, scale):
-    """The checked ``(sizes, rng, scale)`` of :meth:`refimpl.sbn.SigmoidBeliefNet.random`."""
-    rng = check_rng(rng)
-    scale = check_nonnegative(scale, "scale")
-    sizes = [check_positive_int(d, f"sizes[{i}]") for i, d in enumerate(sizes)]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must list at least two layer widths; got {sizes}.")
-    return sizes, rng, scale
-
-
-def check_one_hot_args(y, n_classes, dtype):
-    """The checked ``(labels as int64, n_classes, dtype)`` of :func:`refimpl.sbn.one_hot`; ``y`` of any shape."""
-    n_classes = check_positive_int(n_classes, "n_classes")
-    y = np.asarray(y)
+def check_one_hot_args(args):
+    """The ``y`` (as int64, any shape), ``n_classes`` and ``dtype`` of :func:`refimpl.sbn.one_hot`, checked."""
+    n_classes = check_positive_int(args["n_classes"], "n_classes")
+    y = np.asarray(args["y"])
     if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(y == np.round(y))):
         raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}.")
     y = y.astype(np.int64)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"y must hold labels in [0, {n_classes}); got values in [{y.min()}, {y.max()}].")
-    return y, n_classes, check_float_dtype(dtype)
+    args.update(y=y, n_classes=n_classes, dtype=check_float_dtype(args["dtype"]))
 
 
-def check_state_range(d, start, stop):
-    """The checked ``(d, start, stop)`` of :func:`refimpl.sbn.binary_states` (``stop=None``: ``2**d``)."""
-    d = check_positive_int(d, "d")
+def check_state_range(args):
+    """The ``d``, ``start`` and ``stop`` of :func:`refimpl.sbn.binary_states` (``stop=None``: ``2**d``), checked."""
+    d, start, stop = check_positive_int(args["d"], "d"), args["start"], args["stop"]
     stop = 2**d if stop is None else stop
     integers = isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer))
     if not (integers and 0 <= start <= stop <= 2**d):
         raise ValueError(f"start and stop must be integers with 0 <= start <= stop <= 2**d = {2**d}; "
                          f"got start={start!r}, stop={stop!r}.")
-    return d, start, stop
-
-
-def check_sample_args(net, x0, n, rng):
-    """The checked ``(x of shape (B, d_0) in the net's dtype, single, n, rng)`` of ``net.sample``."""
-    n, rng = check_positive_int(n, "n"), check_rng(rng)
-    x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
-    return x, single, n, rng
+    args.update(d=d, stop=stop)
 
 
 def check_states(net, layers, name: str = "layers", all_layers: bool = False, dtype=np.float64):
@@ -366,10 +389,11 @@ def check_states(net, layers, name: str = "layers", all_layers: bool = False, dt
     return out
 
 
-def check_log_prob_args(net, x0, layers, dtype):
-    """The checked ``(x, layers)`` of ``net.log_prob`` in ``dtype``: ``x`` of shape (d_0,) or (B, d_0)."""
-    x, single = as_batch(x0, "x0", net.sizes[0], dtype=check_float_dtype(dtype))
-    return (x[0] if single else x), check_states(net, layers, dtype=dtype)
+def check_log_prob_args(args):
+    """The ``x0`` ((d_0,) or (B, d_0)) and ``layers`` of ``net.log_prob``, checked and in ``dtype``."""
+    net, dtype = args["self"], check_float_dtype(args["dtype"])
+    x, single = as_batch(args["x0"], "x0", net.sizes[0], dtype=dtype)
+    args.update(x0=x[0] if single else x, layers=check_states(net, args["layers"], dtype=dtype), dtype=dtype)
 
 
 # ---------------------------------------------------------------- the entry points of refimpl.forward
@@ -503,3 +527,158 @@ def check_mc_args(net, x0, n_samples, rng, return_stderr):
         raise ValueError(f"n_samples must be >= 2 to estimate a standard error; got {n_samples}.")
     x, single = as_batch(x0, "x0", net.sizes[0], dtype=net.dtype)
     return x, single, n_samples, rng
+
+
+# ---------------------------------------------------------------- specs for boundary(): spec(value, name, args)
+def rng(value, name, args):
+    return check_rng(value, name)
+
+
+def optional(spec):
+    def maybe(value, name, args):
+        return None if value is None else spec(value, name, args)
+    return maybe
+
+
+def positive_int(value, name, args):
+    return check_positive_int(value, name)
+
+
+def nonnegative(value, name, args):
+    return check_nonnegative(value, name)
+
+
+def layer_sizes(value, name, args):
+    return check_layer_sizes(value, name)
+
+
+def float_dtype(value, name, args):
+    return check_float_dtype(value, name)
+
+
+def choice(*options):
+    def spec(value, name, args):
+        return check_choice(value, name, options)
+    return spec
+
+
+def _model(args):
+    """The network or pair the arguments belong to: ``self``, ``pair`` or ``net``."""
+    return next(args[key] for key in ("self", "pair", "net") if key in args)
+
+
+def pair(value, name, args):
+    from .coupled import CoupledPair  # here, not at the top: coupled imports this module
+
+    return check_instance(value, CoupledPair, name)
+
+
+def net(value, name, args):
+    return check_net(value, name)
+
+
+def images(value, name, args):
+    """Binary rows ``(B, d_0)`` of the model's width in its dtype (one image ``(d_0,)`` becomes one row)."""
+    model = _model(args)
+    return as_batch(value, name, model.sizes[0], dtype=model.dtype)[0]
+
+
+def inputs(dtype=None):
+    """One binary input ``(d_0,)`` or a batch ``(B, d_0)``, kept as given, in ``dtype`` (None: the model's)."""
+    def spec(value, name, args):
+        model = _model(args)
+        x, single = as_batch(value, name, model.sizes[0], dtype=model.dtype if dtype is None else args[dtype])
+        return x[0] if single else x
+    return spec
+
+
+def labels(rows=None):
+    """The pair's class labels, int64, one per row of the argument ``rows`` if given."""
+    def spec(value, name, args):
+        n_classes = _model(args).n_classes
+        if rows is None:
+            return check_labels(value, n_classes, name)
+        return check_labels(value, n_classes, name, args[rows].shape[0], against=rows)
+    return spec
+
+
+def hidden(rows):
+    """The pair's hidden states ``[h^1, ..., h^{n-1}]``, each ``(B, d_k)`` binary, ``B`` the rows of ``args[rows]``."""
+    def spec(value, name, args):
+        model, batch = _model(args), args[rows].shape[0]
+        n = model.n_layers
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{name} must be a list of {n - 1} arrays h^1..h^{n - 1}; got {_describe(value)}.")
+        if len(value) != n - 1:
+            raise ValueError(f"{name} must hold {n - 1} arrays (h^1..h^{n - 1}); got {len(value)}.")
+        out = [as_batch(h, f"{name}[{k - 1}]", model.sizes[k], dtype=model.dtype)[0] for k, h in enumerate(value, 1)]
+        for k, h in enumerate(out, start=1):
+            if h.shape[0] != batch:
+                raise ValueError(f"{name}[{k - 1}] must have shape ({batch}, {model.sizes[k]}); got {h.shape}.")
+        return out
+    return spec
+
+
+def boolean(value, name, args):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {_describe(value)}.")
+    return bool(value)
+
+
+def pair_sizes(value, name, args):
+    """Layer widths of a pair: at least two, the last (the number of classes) at least 2."""
+    sizes = check_layer_sizes(value, name)
+    if sizes[-1] < 2:
+        raise ValueError(f"{name}[-1] is the number of classes and must be >= 2; got {sizes[-1]}.")
+    return sizes
+
+
+def check_pair_params(args):
+    """The ``params`` of :meth:`refimpl.coupled.CoupledPair.from_params`: exactly the keys, shapes and finite values
+    of a pair of ``sizes`` (``tied`` or not), copied in the dtype of ``params["W1"]`` (float64 unless float32)."""
+    params, sizes, tied = args["params"], args["sizes"], args["tied"]
+    if not hasattr(params, "keys"):
+        raise TypeError(f"params must be a dict of arrays; got {_describe(params)}.")
+    n = len(sizes) - 1
+    expected = [f"{kind}{k}" for kind in ("WbV" if not tied else "Wb") for k in range(1, n + 1)]
+    expected = expected[:2 * n] + [f"c{k}" for k in range(n)] + expected[2 * n:] + ["prior"]
+    missing, extra = [k for k in expected if k not in params], [k for k in params if k not in expected]
+    if missing or extra:
+        raise ValueError(f"params must hold exactly the keys {expected} for sizes {sizes} (tied={tied}); "
+                         f"missing {missing}, unexpected {extra}.")
+    w1 = np.asarray(params["W1"])
+    dtype = w1.dtype if w1.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    out = {}
+    for key in expected:
+        arr = check_finite(as_float_array(params[key], f"params[{key!r}]", dtype).copy(), f"params[{key!r}]")
+        idx = int(key[1:]) if key != "prior" else n
+        shape = (sizes[idx], sizes[idx - 1]) if key[0] in "WV" else (sizes[idx],)
+        if arr.shape != shape:
+            raise ValueError(f"params[{key!r}] must have shape {shape} for sizes {sizes}; got {arr.shape}.")
+        out[key] = arr
+    args["params"] = out
+
+
+def check_transpose_args(args):
+    """The ``recogniser`` and ``gen_biases`` ``[c^0..c^{n-1}]`` of :func:`refimpl.coupled.transposed_generator`."""
+    rec = check_net(args["recogniser"], "recogniser")
+    biases, n = list(args["gen_biases"]), rec.n_layers
+    if len(biases) != n:
+        raise ValueError(f"gen_biases must hold {n} vectors c^0..c^{n - 1}; got {len(biases)}.")
+    for k, c in enumerate(biases):
+        if np.shape(c) != (rec.sizes[k],):
+            raise ValueError(f"gen_biases[{k}] (c^{k}) must have shape ({rec.sizes[k]},); got {np.shape(c)}.")
+    args["gen_biases"] = [check_finite(as_float_array(c, f"gen_biases[{k}]", rec.dtype), f"gen_biases[{k}]")
+                          for k, c in enumerate(biases)]
+
+
+def class_weights(rows):
+    """Non-negative class weights ``(B, C)`` of the pair, each row summing to one, ``B`` the rows of ``args[rows]``."""
+    def spec(value, name, args):
+        w, shape = as_float_array(value, name), (args[rows].shape[0], _model(args).n_classes)
+        if w.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}; got {w.shape}.")
+        if np.any(~np.isfinite(w)) or np.any(w < 0) or not np.allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+            raise ValueError(f"{name} must be non-negative and each row must sum to one.")
+        return w
+    return spec

@@ -29,16 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (
-    as_batch,
-    as_float_array,
-    check_choice,
-    check_instance,
-    check_nonnegative,
-    check_positive_int,
-    check_rng,
-)
-from .coupled import CoupledPair
+from . import _validation as check
+from ._validation import boundary
 from .forward import forward_logits
 from .layers import bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob, categorical_sample
 from .numerics import logsumexp, sigmoid, softmax
@@ -94,6 +86,7 @@ def _finite(pair, terms):
 
 
 # -------------------------------------------------------------------------- the three terms
+@boundary(pair=check.pair, x=check.images, y=check.labels("x"))
 def l0_value_and_grad(pair, x, y, scale=1.0):
     r"""Discriminative objective L0 and its gradient by hand-derived backpropagation.
 
@@ -124,12 +117,12 @@ def l0_value_and_grad(pair, x, y, scale=1.0):
 
     Examples
     --------
+    >>> from refimpl import CoupledPair
     >>> pair = CoupledPair((4, 3, 2), rng=np.random.default_rng(0))
     >>> v, g = l0_value_and_grad(pair, np.ones((2, 4)), [0, 1])
     >>> round(v, 2)  # about log(1/2): a uniform guess at tiny weights
     -0.69
     """
-    x, y, _ = check_instance(pair, CoupledPair, "pair").check_batch(x, y)
     logits = forward_logits(pair.recogniser, x, dtype=pair.dtype)  # a^1 .. a^n of the mean pass
     mus, grads = [x] + [sigmoid(a) for a in logits[:-1]], _zeros(pair)  # mu^0 .. mu^{n-1}
     logp_y, delta = _categorical(y, logits[-1], scale / x.shape[0])
@@ -141,6 +134,7 @@ def l0_value_and_grad(pair, x, y, scale=1.0):
     return _finite(pair, {"L0": float(np.mean(logp_y, dtype=np.float64))})["L0"], grads
 
 
+@boundary(pair=check.pair, x=check.images, hidden=check.hidden("x"), y=check.labels("x"))
 def wake_value_and_grad(pair, x, hidden, y, scale=1.0):
     r"""Generator term G at fixed states: :math:`\frac1B\sum_b \log p(x_b, h_b \mid y_b)` and its gradient.
 
@@ -173,7 +167,6 @@ def wake_value_and_grad(pair, x, hidden, y, scale=1.0):
 
     with :math:`h^0 = x`, :math:`h^n = \mathrm{onehot}(y)`.
     """
-    x, y, hidden = check_instance(pair, CoupledPair, "pair").check_batch(x, y, hidden)
     states, grads = [pair.one_hot(y)] + hidden[::-1] + [x], _zeros(pair)  # y, h^{n-1}, ..., h^1, x
     total = np.zeros(x.shape[0])
     for j, keys in enumerate(pair.generator_keys, start=1):
@@ -184,6 +177,8 @@ def wake_value_and_grad(pair, x, hidden, y, scale=1.0):
     return _finite(pair, {"G": float(total.mean())})["G"], grads
 
 
+@boundary(pair=check.pair, x_dream=check.images, hidden_dream=check.hidden("x_dream"),
+          y=check.labels("x_dream"))
 def sleep_value_and_grad(pair, x_dream, hidden_dream, y, scale=1.0):
     r"""Recogniser term R at fixed states: :math:`\frac1B\sum_b \log q(h_b, y_b \mid x_b)` and its gradient.
 
@@ -214,10 +209,8 @@ def sleep_value_and_grad(pair, x_dream, hidden_dream, y, scale=1.0):
         \frac{\partial R}{\partial W^k} = (h^k - \sigma(a^k))\,(h^{k-1})^\top,\quad
         \frac{\partial R}{\partial W^n} = (\mathrm{onehot}(y) - \mathrm{softmax}(a^n))\,(h^{n-1})^\top
     """
-    pair = check_instance(pair, CoupledPair, "pair")
-    x, y, hidden = pair.check_batch(x_dream, y, hidden_dream, x_name="x_dream", hidden_name="hidden_dream")
-    states, grads = [x] + hidden, _zeros(pair)
-    total, s = np.zeros(x.shape[0]), scale / x.shape[0]
+    states, grads = [x_dream] + hidden_dream, _zeros(pair)
+    total, s = np.zeros(x_dream.shape[0]), scale / x_dream.shape[0]
     for k, keys in enumerate(pair.recogniser_keys, start=1):
         u, a = states[k - 1], pair.recogniser.logits(k, states[k - 1])
         logp, delta = _bernoulli(states[k], a, s) if k < pair.n_layers else _categorical(y, a, s)
@@ -229,7 +222,7 @@ def sleep_value_and_grad(pair, x_dream, hidden_dream, y, scale=1.0):
 # ------------------------------------------------------------------------- the learning rules
 def _scales(pair, normalise):
     """The weights (s_G, s_R) of G and R: 1 and 1, or one over the units each network produces."""
-    if check_choice(normalise, "normalise", NORMALISE) == "none":
+    if normalise == "none":
         return 1.0, 1.0
     hidden_units = sum(pair.sizes[1:-1])
     return 1.0 / (pair.sizes[0] + hidden_units), 1.0 / (hidden_units + 1)
@@ -243,6 +236,7 @@ def _wake_sleep(pair, x, y, rng, s_g=1.0, s_r=1.0):
     return {"G": g, "R": r}, _sum(grads_g, grads_r)
 
 
+@boundary(pair=check.pair, x=check.images, y=check.labels("x"), rng=check.rng)
 def l1_step_grads(pair, x, y, rng):
     r"""One stochastic L1 (or L1u, for an untied pair) step: wake then sleep, gradients summed.
 
@@ -277,15 +271,17 @@ def l1_step_grads(pair, x, y, rng):
     Examples
     --------
     >>> rng = np.random.default_rng(0)
+    >>> from refimpl import CoupledPair
     >>> pair = CoupledPair((4, 3, 2), rng=rng)
     >>> terms, grads = l1_step_grads(pair, np.ones((2, 4)), [0, 1], rng)
     >>> sorted(terms), sorted(grads) == sorted(pair.params)
     (['G', 'R'], True)
     """
-    x, y, _ = check_instance(pair, CoupledPair, "pair").check_batch(x, y)
-    return _wake_sleep(pair, x, y, check_rng(rng))
+    return _wake_sleep(pair, x, y, rng)
 
 
+@boundary(pair=check.pair, x=check.images, y=check.labels("x"), rng=check.rng, lam=check.nonnegative,
+          normalise=check.choice(*NORMALISE))
 def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
     r"""One stochastic L2 step: :math:`s_G\,G + s_R\,R + \lambda\,L0`.
 
@@ -317,14 +313,15 @@ def l2_step_grads(pair, x, y, rng, lam, normalise: str = "none"):
 
     .. math:: L2 = s_G\,G + s_R\,R + \lambda\,L0
     """
-    x, y, _ = check_instance(pair, CoupledPair, "pair").check_batch(x, y)
-    rng, lam, (s_g, s_r) = check_rng(rng), check_nonnegative(lam, "lam"), _scales(pair, normalise)
+    s_g, s_r = _scales(pair, normalise)
     terms, grads = _wake_sleep(pair, x, y, rng, s_g, s_r)
     terms["L0"], grads_l0 = l0_value_and_grad(pair, x, y, lam)
     terms["objective"] = s_g * terms["G"] + s_r * terms["R"] + lam * terms["L0"]
     return _finite(pair, terms), _sum(grads, grads_l0) if lam > 0 else grads
 
 
+@boundary(pair=check.pair, x=check.images, y=check.labels("x"), rng=check.rng, n_samples=check.positive_int,
+          lam=check.nonnegative)
 def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     r"""One reweighted wake-sleep step (beyond the paper): importance-weighted wake terms plus sleep.
 
@@ -360,14 +357,14 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
     Examples
     --------
     >>> rng = np.random.default_rng(0)
+    >>> from refimpl import CoupledPair
     >>> pair = CoupledPair((4, 3, 2), rng=rng)
     >>> terms, grads = rws_step_grads(pair, np.ones((2, 4)), [0, 1], rng, n_samples=3)
     >>> sorted(terms)
     ['G', 'Q', 'R', 'bound']
     """
-    x, y, _ = check_instance(pair, CoupledPair, "pair").check_batch(x, y)
-    rng, lam, K = check_rng(rng), check_nonnegative(lam, "lam"), check_positive_int(n_samples, "n_samples")
-    B, xr, yr = x.shape[0], np.repeat(x, K, axis=0), np.repeat(y, K)
+    B, K = x.shape[0], n_samples
+    xr, yr = np.repeat(x, K, axis=0), np.repeat(y, K)
     hidden = pair.sample_hidden(xr, rng)
     log_p = pair.log_p(xr, hidden, yr)  # log p(x, h | y)
     log_q = pair.log_q(xr, hidden, yr)  # log q(h, y | x)
@@ -388,6 +385,8 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
 
 
 # ----------------------------------------------------------- unlabelled images (semi-supervised)
+@boundary(pair=check.pair, x=check.images, hidden=check.hidden("x"),
+          class_weights=check.class_weights("x"))
 def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights, scale=1.0):
     r"""Generator term of an unlabelled image, S1: the class summed over the recogniser's belief.
 
@@ -427,13 +426,7 @@ def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights, scale=1.0):
     :math:`w_y = q(y \mid h^{n-1})` is the Rao-Blackwellised form of drawing
     :math:`y \sim q(y \mid h^{n-1})` and using the labelled wake term.
     """
-    x, _, hidden = check_instance(pair, CoupledPair, "pair").check_batch(x, None, hidden)
-    w = as_float_array(class_weights, "class_weights")
-    if w.shape != (x.shape[0], pair.n_classes):
-        raise ValueError(f"class_weights must have shape ({x.shape[0]}, {pair.n_classes}); got {w.shape}.")
-    if np.any(~np.isfinite(w)) or np.any(w < 0) or not np.allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-6):
-        raise ValueError("class_weights must be non-negative and each row must sum to one.")
-    states, B = hidden[::-1] + [x], x.shape[0]  # h^{n-1}, ..., h^1, x
+    w, states, B = class_weights, hidden[::-1] + [x], x.shape[0]  # h^{n-1}, ..., h^1, x
     # the top layer, the class summed out: row y of g holds the logits given y
     t, g = states[0], pair.generator.logits(1, np.eye(pair.n_classes, dtype=pair.dtype))
     total = np.sum(w * bernoulli_log_prob(t[:, None, :], g[None, :, :]), axis=1)
@@ -449,6 +442,9 @@ def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights, scale=1.0):
     return _finite(pair, {"G_u": float(total.mean())})["G_u"], grads
 
 
+@boundary(pair=check.pair, x_unlabelled=check.images, x_labelled=check.images,
+          y_labelled=check.labels("x_labelled"), rng=check.rng, lam=check.nonnegative,
+          normalise=check.choice(*NORMALISE), labelled_weight=check.nonnegative)
 def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normalise: str = "none",
                     labelled_weight: float = 1.0):
     r"""One semi-supervised step, S2: the joint of labelled pairs, the marginal of unlabelled images, and L0.
@@ -494,11 +490,7 @@ def semi_step_grads(pair, x_unlabelled, x_labelled, y_labelled, rng, lam, normal
         + s_R\, \mathbb{E}_{y \sim p(y)}\,\mathbb{E}_{(h, x) \sim p(h, x \mid y)} \log q(h, y \mid x)
         + \lambda\, \mathbb{E}_{(x, y)\ \text{labelled}} \log \tilde q(y \mid x)
     """
-    pair = check_instance(pair, CoupledPair, "pair")
-    rng, lam = check_rng(rng), check_nonnegative(lam, "lam")
-    w_l, (s_g, s_r) = check_nonnegative(labelled_weight, "labelled_weight"), _scales(pair, normalise)
-    x_u = as_batch(x_unlabelled, "x_unlabelled", pair.sizes[0], binary=True, dtype=pair.dtype)[0]
-    x_l, y_l, _ = pair.check_batch(x_labelled, y_labelled, x_name="x_labelled")
+    x_u, x_l, y_l, w_l, (s_g, s_r) = x_unlabelled, x_labelled, y_labelled, labelled_weight, _scales(pair, normalise)
     hidden = pair.sample_hidden(x_u, rng)  # wake: h ~ q(h | x), the class weighted by q(y | h^{n-1})
     top = hidden[-1] if hidden else x_u
     belief = softmax(pair.recogniser.logits(pair.n_layers, top).astype(np.float64))

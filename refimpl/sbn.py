@@ -17,14 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (
-    check_log_prob_args,
-    check_net_params,
-    check_one_hot_args,
-    check_random_net_args,
-    check_sample_args,
-    check_state_range,
-)
+from . import _validation as check
+from ._validation import boundary, check_log_prob_args, check_net_params, check_one_hot_args, check_state_range
 from .layers import bernoulli_log_prob, bernoulli_sample, categorical_log_prob, categorical_sample
 
 __all__ = [
@@ -36,6 +30,7 @@ __all__ = [
 ]
 
 
+@boundary(check_one_hot_args)
 def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
     """One-hot encoding of integer labels ``y`` (any shape) over ``n_classes``, in ``dtype``.
 
@@ -45,10 +40,10 @@ def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    y, n_classes, dtype = check_one_hot_args(y, n_classes, dtype)
     return np.eye(n_classes, dtype=dtype)[y]
 
 
+@boundary(check_state_range)
 def binary_states(d: int, start: int = 0, stop=None) -> np.ndarray:
     """The binary states ``start, ..., stop - 1`` of ``d`` units: unit ``i`` of state ``s`` is bit ``i`` of ``s``.
 
@@ -64,7 +59,6 @@ def binary_states(d: int, start: int = 0, stop=None) -> np.ndarray:
            [0., 1.],
            [1., 1.]])
     """
-    d, start, stop = check_state_range(d, start, stop)
     s = np.arange(start, stop, dtype=np.int64)
     return ((s[:, None] >> np.arange(d, dtype=np.int64)) & 1).astype(np.float64)
 
@@ -101,13 +95,15 @@ class SigmoidBeliefNet:
     (3, 2, 2)
     """
 
+    @boundary(check_net_params)
     def __init__(self, weights, biases, output: str = "bernoulli", dtype=np.float64, copy: bool = True):
-        self.weights, self.biases, self.output, self.dtype = check_net_params(weights, biases, output, dtype, copy)
+        self.weights, self.biases, self.output, self.dtype = list(weights), list(biases), output, np.dtype(dtype)
 
     @classmethod
+    @boundary(sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative,
+              output=check.choice("bernoulli", "categorical"))
     def random(cls, sizes, rng, scale: float = 1.0, output: str = "bernoulli"):
         """A network of layer widths ``sizes`` with weights and biases drawn i.i.d. from N(0, scale^2)."""
-        sizes, rng, scale = check_random_net_args(sizes, rng, scale)
         weights = [scale * rng.standard_normal((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
         biases = [scale * rng.standard_normal(sizes[k + 1]) for k in range(len(sizes) - 1)]
         return cls(weights, biases, output=output)
@@ -144,6 +140,7 @@ class SigmoidBeliefNet:
         a = self.logits(k, x_prev)
         return categorical_log_prob(x_k, a) if self.is_categorical(k) else bernoulli_log_prob(x_k, a)
 
+    @boundary(x0=check.inputs(), n=check.optional(check.positive_int), rng=check.rng)
     def sample(self, x0, n: int, rng, n_layers=None):
         r"""Ancestral sampling, M1 (and M2 at a categorical top) applied layer by layer.
 
@@ -151,8 +148,8 @@ class SigmoidBeliefNet:
         ----------
         x0 : array_like of shape (d_0,) or (B, d_0)
             Binary input.
-        n : int
-            Number of samples per input.
+        n : int or None
+            Number of samples per input; None: one, without the sample axis.
         rng : numpy.random.Generator
         n_layers : int, optional
             Sample layers ``1..n_layers`` only (default: all).
@@ -160,8 +157,8 @@ class SigmoidBeliefNet:
         Returns
         -------
         list of ndarray
-            ``layers[k - 1]`` holds :math:`x^k`, of shape ``(n, d_k)`` for one input or
-            ``(n, B, d_k)`` for a batch; 0/1 in the network's dtype, one-hot at a categorical top.
+            ``layers[k - 1]`` holds :math:`x^k`, of shape ``(n,) + x0.shape[:-1] + (d_k,)`` (without the
+            ``n`` axis if ``n`` is None); 0/1 in the network's dtype, one-hot at a categorical top.
 
         Notes
         -----
@@ -171,15 +168,14 @@ class SigmoidBeliefNet:
 
         Uniforms are drawn in the network's dtype (one per unit; one per row at a categorical top).
         """
-        x, single, n, rng = check_sample_args(self, x0, n, rng)
-        layer, layers = np.broadcast_to(x, (n,) + x.shape), []
+        layer, layers = x0 if n is None else np.broadcast_to(x0, (n,) + x0.shape), []
         for k in range(1, (self.n_layers if n_layers is None else n_layers) + 1):
-            a = self.logits(k, layer)
             sample = categorical_sample if self.is_categorical(k) else bernoulli_sample
-            layer = sample(a, rng, self.dtype)
+            layer = sample(self.logits(k, layer), rng, self.dtype)
             layers.append(layer)
-        return [state[:, 0] for state in layers] if single else layers
+        return layers
 
+    @boundary(check_log_prob_args)
     def log_prob(self, x0, layers, dtype=np.float64):
         r"""Complete-data log-probability :math:`\log q(x^1..x^m \mid x^0)`, M3 (``m = len(layers)``, usually ``n``).
 
@@ -213,8 +209,7 @@ class SigmoidBeliefNet:
         >>> float(net.log_prob([0, 1], [np.array([1.0])]))  # log 1/2
         -0.6931471805599453
         """
-        x, layers = check_log_prob_args(self, x0, layers, dtype)
-        total, prev = 0.0, x
+        total, prev = 0.0, x0
         for k, state in enumerate(layers, start=1):
             total = total + self.layer_log_prob(k, state, prev)
             prev = state

@@ -60,7 +60,8 @@ def _defined_private_names(tree) -> set:
 
 def private_name_violations(package: Path) -> list:
     """Every import of another module's private name, and every access to a private attribute
-    that the accessing module does not define itself."""
+    that the accessing module does not define itself (the package's private modules, such as
+    ``_validation``, are the package's own: ``from . import _validation`` is allowed)."""
     found = []
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text())
@@ -68,7 +69,8 @@ def private_name_violations(package: Path) -> list:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 source = f"{'.' * node.level}{node.module}"
-                found += [f"{path.name}: from {source} import {a.name}" for a in node.names if _private(a.name)]
+                found += [f"{path.name}: from {source} import {a.name}" for a in node.names if _private(a.name)
+                          and not (node.module is None and (path.parent / f"{a.name}.py").exists())]
             elif isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own:
                 found.append(f"{path.name}:{node.lineno}: .{node.attr}")
     return found

@@ -186,7 +186,7 @@ def _switch_off(value):
     reference to the function, an alias or a default argument, reaches it any more); a Numba
     kernel loses its compiled code too.
     """
-    target = getattr(value, "py_func", value)
+    target = inspect.unwrap(getattr(value, "py_func", value))  # a checked entry point: its body
     if inspect.isfunction(target) and not target.__code__.co_freevars:
         target.__code__, target.__defaults__, target.__kwdefaults__ = _switched_off.__code__, None, None
     overloads = getattr(value, "overloads", None)

@@ -70,12 +70,13 @@ def _definitions() -> dict:
         for name, obj in vars(module).items():
             if getattr(obj, "__module__", None) != module.__name__:
                 continue
-            func = getattr(obj, "py_func", obj)  # a Numba kernel: its Python source
+            func = inspect.unwrap(getattr(obj, "py_func", obj))  # a Numba kernel's Python source; a checked body
             if inspect.isfunction(func):
                 found.setdefault(name, []).append((f"{module.__name__}.{name}", func))
             elif inspect.isclass(obj):
                 for attr, value in vars(obj).items():
                     value = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+                    value = inspect.unwrap(value)
                     if inspect.isfunction(value):
                         found.setdefault(attr, []).append((f"{module.__name__}.{obj.__name__}.{attr}", value))
     return found
@@ -165,7 +166,7 @@ def _public_helpers(module: str) -> tuple:
 
 def _span(obj):
     """(file, first line, last line) of ``obj``'s source."""
-    obj = obj.fget if isinstance(obj, property) else getattr(obj, "py_func", obj)
+    obj = inspect.unwrap(obj.fget if isinstance(obj, property) else getattr(obj, "py_func", obj))
     lines, start = inspect.getsourcelines(obj)
     return Path(inspect.getsourcefile(obj)).resolve(), start, start + len(lines) - 1
 

@@ -59,7 +59,8 @@ def show_source(obj, docstring: bool = False) -> Source:
     Source
         Renders as a highlighted code block headed ``refimpl/<file>.py, lines a-b``.
     """
-    target = obj.fget if isinstance(obj, property) else getattr(obj, "py_func", obj)  # a Numba kernel: its Python
+    target = inspect.unwrap(obj.fget if isinstance(obj, property) else getattr(obj, "py_func", obj))  # a Numba
+    # kernel: its Python source; a checked entry point: its own definition, the boundary's decorator included
     module = getattr(inspect.getmodule(target), "__name__", "")
     if not module.startswith("refimpl"):
         raise TypeError(f"obj must be defined in the refimpl package; got {obj!r} from module {module!r}.")
