@@ -682,3 +682,36 @@ def class_weights(rows):
             raise ValueError(f"{name} must be non-negative and each row must sum to one.")
         return w
     return spec
+
+
+def real_array(value, name, args):
+    return as_real_array(value, name)
+
+
+def nonempty_reduction(args):
+    """A reduction of ``args["a"]`` over ``args["axis"]`` must sum at least one term."""
+    a, axis = args["a"], args["axis"]
+    axes = range(a.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    try:
+        empty = any(a.shape[ax] == 0 for ax in axes)
+    except (IndexError, TypeError):
+        return
+    if empty:
+        raise ValueError(f"a must hold at least one value along axis {axis}; got shape {a.shape}.")
+
+
+def sample_counts(value, name, args):
+    """A non-empty list of numbers of samples, each a positive int."""
+    counts = [check_positive_int(k, f"{name}[{i}]") for i, k in enumerate(value)]
+    if not counts:
+        raise ValueError(f"{name} must list at least one number of samples; got an empty sequence.")
+    return counts
+
+
+def check_test_error_args(args):
+    """The ``probs`` (N, C) and ``labels`` (N,) of :func:`refimpl.evaluation.test_error`, checked."""
+    probs = as_float_array(args["probs"], "probs")
+    if probs.ndim != 2:
+        raise ValueError(f"probs must have shape (N, C); got shape {probs.shape}.")
+    args.update(probs=probs, labels=check_labels(args["labels"], probs.shape[1], "labels", batch=probs.shape[0],
+                                                   against="probs"))

@@ -12,17 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _validation as check
 from . import kernels
-from ._validation import (
-    as_batch,
-    as_float_array,
-    check_choice,
-    check_instance,
-    check_labels,
-    check_positive_int,
-    check_rng,
-)
-from .coupled import CoupledPair
+from ._validation import boundary, check_test_error_args
 from .numerics import logsumexp, softmax
 
 BACKENDS = ("numba", "numpy")
@@ -37,21 +29,9 @@ __all__ = [
 ]
 
 
-def _check_x(x, pair, name: str = "x") -> np.ndarray:
-    """Binary images of shape (N, d_0) (or one of shape (d_0,)) in the pair's dtype."""
-    return as_batch(x, name, pair.sizes[0], dtype=pair.dtype)[0]
-
-
-def _block_size(n_samples, batch_size):
-    return kernels.block_size(n_samples, None if batch_size is None else check_positive_int(batch_size, "batch_size"))
-
-
-def _sample_hidden(rec, x, n_samples, rng):
-    """``n_samples`` draws of h^1..h^{n-1} ~ q(h | x) per image (each image's rows contiguous)."""
-    return [h[0] for h in rec.sample(np.repeat(x, n_samples, axis=0), 1, rng, n_layers=rec.n_layers - 1)]
-
-
 # ------------------------------------------------------------ recognition
+@boundary(pair=check.pair, x=check.images, n_samples=check.positive_int, rng=check.rng,
+          batch_size=check.optional(check.positive_int), backend=check.choice(*BACKENDS))
 def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str = "numba"):
     r"""Monte Carlo class posterior :math:`q(y \mid x)`, (N, C), from ``n_samples`` hidden samples per image.
 
@@ -63,22 +43,20 @@ def mc_class_probs(pair, x, n_samples: int, rng, batch_size=None, backend: str =
     .. math:: q(y \mid x) \approx \frac1S \sum_{s=1}^S \mathrm{softmax}(W^n h^{n-1}_s + b^n)_y,
         \qquad h_s \sim q(h^1..h^{n-1} \mid x)
     """
-    pair, S = check_instance(pair, CoupledPair, "pair"), check_positive_int(n_samples, "n_samples")
-    rng, backend = check_rng(rng), check_choice(backend, "backend", BACKENDS)
-    x, rec = _check_x(x, pair), pair.recogniser
-    bs = _block_size(S, batch_size)
+    S, rec, bs = n_samples, pair.recogniser, kernels.block_size(n_samples, batch_size)
     if backend == "numba":  # the fast form: fused kernels, the first layer's product once per image
         return kernels.mc_class_probs(pair, x, S, rng, bs)
     out = np.empty((x.shape[0], pair.n_classes))
     for i in range(0, x.shape[0], bs):
-        xb = x[i : i + bs]
-        hidden = _sample_hidden(rec, xb, S, rng)  # h_s ~ q(h | x)
-        top = hidden[-1] if hidden else np.repeat(xb, S, axis=0)
+        xb = np.repeat(x[i : i + bs], S, axis=0)
+        hidden = pair.sample_hidden(xb, rng)  # h_s ~ q(h | x)
+        top = hidden[-1] if hidden else xb
         p = softmax(rec.logits(rec.n_layers, top).astype(np.float64))  # q(y | h^{n-1}_s), M2
-        out[i : i + bs] = p.reshape(xb.shape[0], S, -1).mean(axis=1)
+        out[i : i + bs] = p.reshape(-1, S, pair.n_classes).mean(axis=1)
     return out
 
 
+@boundary(check_test_error_args)
 def test_error(probs, labels) -> float:
     r"""Fraction of images whose most probable class in ``probs`` (N, C) differs from ``labels`` (N,).
 
@@ -89,10 +67,6 @@ def test_error(probs, labels) -> float:
     >>> test_error([[0.9, 0.1], [0.3, 0.7]], [0, 0])
     0.5
     """
-    probs = as_float_array(probs, "probs")
-    if probs.ndim != 2:
-        raise ValueError(f"probs must have shape (N, C); got shape {probs.shape}.")
-    labels = check_labels(labels, probs.shape[1], "labels", batch=probs.shape[0], against="probs")
     return float(np.mean(np.argmax(probs, axis=1) != labels))
 
 
@@ -111,7 +85,7 @@ class ImportanceResult(NamedTuple):
 def _log_px_y(pair, x, K, rng):
     r"""One block: :math:`\log \frac1K \sum_k p(x, h_k \mid y) / q(h_k \mid x)` for every class, (B, C)."""
     B, C, xr = x.shape[0], pair.n_classes, np.repeat(x, K, axis=0)
-    hidden = _sample_hidden(pair.recogniser, x, K, rng)  # h_k ~ q(h | x)
+    hidden = pair.sample_hidden(xr, rng)  # h_k ~ q(h | x)
     log_q = pair.recogniser.log_prob(xr, hidden, dtype=pair.dtype)
     log_p = np.stack([pair.generator.log_prob(pair.one_hot(np.full(B * K, y)), hidden[::-1] + [xr], dtype=pair.dtype)
                       for y in range(C)], axis=1)  # log p(x, h_k | y), (B K, C)
@@ -119,6 +93,8 @@ def _log_px_y(pair, x, K, rng):
     return logsumexp(log_w, axis=1) - np.log(K)
 
 
+@boundary(pair=check.pair, x=check.images, K=check.positive_int, rng=check.rng,
+          batch_size=check.optional(check.positive_int), backend=check.choice(*BACKENDS))
 def importance_log_likelihood(
     pair, x, K: int, rng, batch_size=None, backend: str = "numba"
 ) -> ImportanceResult:
@@ -139,10 +115,7 @@ def importance_log_likelihood(
     >>> res.log_px_y.shape, res.log_px.shape
     ((2, 3), (2,))
     """
-    pair, K = check_instance(pair, CoupledPair, "pair"), check_positive_int(K, "K")
-    rng, backend = check_rng(rng), check_choice(backend, "backend", BACKENDS)
-    x = _check_x(x, pair)
-    bs = _block_size(K, batch_size)
+    bs = kernels.block_size(K, batch_size)
     if backend == "numba":  # the fast form: fused kernels, the class entering as a (K, C) table
         log_px_y = kernels.importance_log_px_y(pair, x, K, rng, bs)
     else:
@@ -151,6 +124,9 @@ def importance_log_likelihood(
     return ImportanceResult(log_px_y, log_px, K)
 
 
+@boundary(pair=check.pair, x=check.images, rng=check.rng, Ks=check.sample_counts,
+          labels=check.optional(check.labels("x")), batch_size=check.optional(check.positive_int),
+          backend=check.choice(*BACKENDS))
 def log_likelihood_curve(
     pair, x, rng, Ks=(1, 10, 100, 1000), labels=None, batch_size=None, backend: str = "numba"
 ) -> dict:
@@ -159,14 +135,8 @@ def log_likelihood_curve(
     Arguments as :func:`importance_log_likelihood`. Returns ``{"K": Ks, "log_px": ...}`` and, with ``labels`` (N,),
     ``"log_px_y"`` at the true labels; nats per image.
     """
-    rng = check_rng(rng)
-    Ks = [check_positive_int(k, f"Ks[{i}]") for i, k in enumerate(Ks)]
-    if not Ks:
-        raise ValueError("Ks must list at least one number of samples; got an empty sequence.")
     out = {"K": np.array(Ks), "log_px": np.empty(len(Ks))}
-    if labels is not None:  # checked before any sampling
-        x = _check_x(x, check_instance(pair, CoupledPair, "pair"))
-        labels = check_labels(labels, pair.n_classes, "labels", batch=x.shape[0], against="x")
+    if labels is not None:
         out["log_px_y"] = np.empty(len(Ks))
     for j, K in enumerate(Ks):
         res = importance_log_likelihood(pair, x, K, rng, batch_size=batch_size, backend=backend)
@@ -184,6 +154,7 @@ class CycleResult(NamedTuple):
     per_class: np.ndarray
 
 
+@boundary(pair=check.pair, n_per_class=check.positive_int, rng=check.rng)
 def cycle_accuracy(pair, n_per_class: int, rng) -> CycleResult:
     r"""Fraction of generated images that the recogniser's mean pass assigns to their own class.
 
@@ -193,10 +164,7 @@ def cycle_accuracy(pair, n_per_class: int, rng) -> CycleResult:
     .. math:: \mathrm{acc}_y = \frac1M \sum_{m=1}^M \big[\arg\max_{y'} \tilde q(y' \mid x_m) = y\big],
         \qquad x_m \sim p(x \mid y)
     """
-    pair = check_instance(pair, CoupledPair, "pair")
-    M = check_positive_int(n_per_class, "n_per_class")
-    rng = check_rng(rng)
-    C = pair.n_classes
+    C, M = pair.n_classes, n_per_class
     y = np.repeat(np.arange(C), M)
     _, x = pair.sample_generator(y, rng)
     pred = np.argmax(np.asarray(pair.recognise_mean(x)), axis=1)

@@ -7,27 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_real_array
+from . import _validation as check
+from ._validation import boundary
 
 __all__ = ["sigmoid", "softplus", "log_sigmoid", "logsumexp", "softmax", "log_softmax"]
 
 
-def _float_array(a):
-    """``a`` as an array of its own floating dtype (integers and bools become float64); O(1) for a float array."""
-    return as_real_array(a, "a")
-
-
-def _check_reduction_nonempty(a, axis):
-    """Raise ValueError if reducing ``a`` over ``axis`` sums no terms (call it for an empty ``a`` only)."""
-    axes = range(a.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-    try:
-        empty = any(a.shape[ax] == 0 for ax in axes)
-    except (IndexError, TypeError):
-        return
-    if empty:
-        raise ValueError(f"a must hold at least one value along axis {axis}; got shape {a.shape}.")
-
-
+@boundary(a=check.real_array)
 def sigmoid(a):
     r"""Logistic sigmoid, overflow-free and accurate in the lower tail; shape and float dtype of ``a``.
 
@@ -38,11 +24,11 @@ def sigmoid(a):
     >>> sigmoid(np.array([-100.0], np.float32)).dtype
     dtype('float32')
     """
-    a = _float_array(a)
     e = np.exp(-np.abs(a))
     return np.maximum(e, a >= 0) / (1 + e)  # numerator: 1 where a >= 0 (as e <= 1), e where a < 0
 
 
+@boundary(a=check.real_array)
 def softplus(a):
     r"""Softplus :math:`\log(1 + e^{a}) = \max(a, 0) + \log(1 + e^{-|a|})`, overflow-free; shape and dtype of ``a``.
 
@@ -51,16 +37,16 @@ def softplus(a):
     >>> float(softplus(1e4))
     10000.0
     """
-    a = _float_array(a)
     return np.log1p(np.exp(-np.abs(a))) + np.maximum(a, 0)
 
 
+@boundary(a=check.real_array)
 def log_sigmoid(a):
     r"""Log-sigmoid :math:`\log \sigma(a) = \min(a, 0) - \log(1 + e^{-|a|})`; shape and dtype of ``a``."""
-    a = _float_array(a)
     return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
 
 
+@boundary(check.nonempty_reduction, a=check.real_array)
 def logsumexp(a, axis=-1, keepdims=False):
     r"""Stable :math:`\log \sum_i e^{a_i} = m + \log \sum_i e^{a_i - m}`, :math:`m = \max_i a_i`, along ``axis``.
 
@@ -71,9 +57,6 @@ def logsumexp(a, axis=-1, keepdims=False):
     >>> float(logsumexp(np.array([1e4, 1e4])))  # doctest: +ELLIPSIS
     10000.69314718...
     """
-    a = _float_array(a)
-    if not a.size:
-        _check_reduction_nonempty(a, axis)
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     s = np.sum(np.exp(a - m), axis=axis, keepdims=True)
@@ -84,12 +67,13 @@ def logsumexp(a, axis=-1, keepdims=False):
     return out
 
 
+@boundary(check.nonempty_reduction, a=check.real_array)
 def log_softmax(a, axis=-1):
     r"""Stable :math:`a_i - \log \sum_j e^{a_j}` along ``axis``."""
-    a = _float_array(a)
     return a - logsumexp(a, axis=axis, keepdims=True)
 
 
+@boundary(check.nonempty_reduction, a=check.real_array)
 def softmax(a, axis=-1):
     r"""Stable softmax :math:`e^{a_i} / \sum_j e^{a_j}` along ``axis``."""
     return np.exp(log_softmax(a, axis=axis))
