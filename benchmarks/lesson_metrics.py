@@ -17,7 +17,8 @@ How each line is counted (a physical line of a file counts at most once per meas
   block itself);
   (c) a statement that calls a function or method whose name starts with
   ``check_``, ``_check_``, ``as_`` or ``_as_`` (the whole statement, e.g.
-  ``x = check_binary(x, "x")``).
+  ``x = check_binary(x, "x")``);
+  (d) a ``@boundary(...)`` decorator, the line(s) naming an entry point's checks.
   The same rules hold in every module, ``_validation.py`` included.
 - **functions entered by the tied L1 step**: ``sys.setprofile`` records every
   Python function of the checkout's ``refimpl`` package (lab, course and
@@ -93,6 +94,12 @@ def _checking_lines(tree) -> set[int]:
             lines.update(range(node.lineno, node.end_lineno + 1))
         elif isinstance(node, ast.If) and node.body and all(isinstance(s, ast.Raise) for s in node.body):
             lines.update(range(node.lineno, node.body[-1].end_lineno + 1))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                if isinstance(dec, ast.Call) and _call_name(dec) == "boundary":
+                    lines.update(range(dec.lineno, dec.end_lineno + 1))
+        if isinstance(node, (ast.Raise, ast.If)):
+            continue
         elif isinstance(node, ast.stmt) and not isinstance(
                 node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While,
                        ast.With, ast.Try)):
@@ -191,7 +198,8 @@ def trace_l1_step(root: Path, modules: dict) -> list[dict]:
         if node is None:  # a lambda, comprehension or module body: no def to count
             continue
         qualname, fn = node
-        code, checking = mod.span(fn.lineno, fn.end_lineno)
+        first = min([fn.lineno] + [d.lineno for d in getattr(fn, "decorator_list", [])])  # decorators included
+        code, checking = mod.span(first, fn.end_lineno)
         rel = path.relative_to(package.parent)
         rows.append({"function": f"{rel}:{qualname}", "file": str(rel), "code": code, "checking": checking,
                      "lesson": path.parent == package and path.name != "kernels.py"})

@@ -400,13 +400,6 @@ def check_log_prob_args(args):
 METHODS = ("mean", "probit")
 
 
-def check_forward_args(net, x0, method, dtype=np.float64):
-    """The checked ``(x of shape (B, d_0) in dtype, single, method)`` of a forward pass."""
-    method = check_choice(method, "method", METHODS)
-    x, single = as_batch(x0, "x0", net.sizes[0], dtype=check_float_dtype(dtype))
-    return x, single, method
-
-
 def check_layer_index(net, k) -> int:
     """``k`` as an int if it is a layer index ``1..n`` of ``net``."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
@@ -416,42 +409,43 @@ def check_layer_index(net, k) -> int:
     return int(k)
 
 
-def check_moments_args(net, mu_prev, k):
-    """The checked ``(mu_prev as float64, k)`` of :func:`refimpl.forward.preactivation_moments`."""
-    k = check_layer_index(net, k)
-    mu = check_finite(as_float_array(mu_prev, "mu_prev"), "mu_prev")
+def check_moments_args(args):
+    """The ``mu_prev`` (as float64) and ``k`` of :func:`refimpl.forward.preactivation_moments`, checked."""
+    net = args["net"]
+    k = check_layer_index(net, args["k"])
+    mu = check_finite(as_float_array(args["mu_prev"], "mu_prev"), "mu_prev")
     if mu.ndim == 0 or mu.shape[-1] != net.sizes[k - 1]:
         raise ValueError(f"mu_prev must have last axis of length d_{k - 1} = {net.sizes[k - 1]}; got shape {mu.shape}.")
     if mu.size and (mu.min() < 0 or mu.max() > 1):
         raise ValueError(f"mu_prev must hold probabilities in [0, 1]; got values in [{mu.min():g}, {mu.max():g}].")
-    return mu, k
+    args.update(mu_prev=mu, k=k)
 
 
-def check_effective_logit_args(mean, var, method):
-    """The checked ``(mean, var, method)`` of :func:`refimpl.forward.expected_sigmoid_logit`."""
-    method = check_choice(method, "method", METHODS)
-    mean = check_finite(as_float_array(mean, "mean"), "mean")
-    if method == "mean":
-        return mean, var, method
-    var = check_finite(as_float_array(var, "var"), "var")
-    if var.size and var.min() < 0:
-        raise ValueError(f"var must be non-negative; got minimum {var.min():g}.")
-    return mean, var, method
+def check_effective_logit_args(args):
+    """The ``mean``, ``var`` (unless ``method`` is "mean") and ``method`` of
+    :func:`refimpl.forward.expected_sigmoid_logit`, checked."""
+    method = args["method"] = check_choice(args["method"], "method", METHODS)
+    args["mean"] = check_finite(as_float_array(args["mean"], "mean"), "mean")
+    if method == "probit":
+        var = args["var"] = check_finite(as_float_array(args["var"], "var"), "var")
+        if var.size and var.min() < 0:
+            raise ValueError(f"var must be non-negative; got minimum {var.min():g}.")
 
 
-def check_parent_distribution_args(net, k, states, probs):
-    """The checked ``(k, states, probs)`` of :func:`refimpl.forward.marginals_from_parent_distribution`."""
-    k = check_layer_index(net, k)
-    s = as_float_array(states, "states")
+def check_parent_distribution_args(args):
+    """The ``k``, ``states`` and ``probs`` of :func:`refimpl.forward.marginals_from_parent_distribution`, checked."""
+    net = args["net"]
+    k = check_layer_index(net, args["k"])
+    s = as_float_array(args["states"], "states")
     if s.ndim != 2 or s.shape[1] != net.sizes[k - 1]:
         raise ValueError(f"states must have shape (S, {net.sizes[k - 1]}); got shape {s.shape}.")
     check_binary(s, "states")
-    p = check_finite(as_float_array(probs, "probs"), "probs")
+    p = check_finite(as_float_array(args["probs"], "probs"), "probs")
     if p.shape != (s.shape[0],):
         raise ValueError(f"probs must have shape ({s.shape[0]},) to match states; got shape {p.shape}.")
     if p.size and (p.min() < 0 or abs(p.sum() - 1.0) > 1e-9):
         raise ValueError(f"probs must be non-negative and sum to 1; got sum {p.sum():g}, minimum {p.min():g}.")
-    return k, s, p
+    args.update(k=k, states=s, probs=p)
 
 
 # ---------------------------------------------------------------- the entry points of refimpl.exact
@@ -584,10 +578,12 @@ def images(value, name, args):
 
 
 def inputs(dtype=None):
-    """One binary input ``(d_0,)`` or a batch ``(B, d_0)``, kept as given, in ``dtype`` (None: the model's)."""
+    """One binary input ``(d_0,)`` or a batch ``(B, d_0)``, kept as given, in ``dtype``: the model's if None,
+    else a dtype or the name of the argument that holds it."""
     def spec(value, name, args):
         model = _model(args)
-        x, single = as_batch(value, name, model.sizes[0], dtype=model.dtype if dtype is None else args[dtype])
+        dt = model.dtype if dtype is None else args[dtype] if isinstance(dtype, str) else dtype
+        x, single = as_batch(value, name, model.sizes[0], dtype=dt)
         return x[0] if single else x
     return spec
 
@@ -715,3 +711,8 @@ def check_test_error_args(args):
         raise ValueError(f"probs must have shape (N, C); got shape {probs.shape}.")
     args.update(probs=probs, labels=check_labels(args["labels"], probs.shape[1], "labels", batch=probs.shape[0],
                                                    against="probs"))
+
+
+def all_states(value, name, args):
+    """States of every layer ``1..n`` of the network, in float64."""
+    return check_states(_model(args), value, name, all_layers=True)
