@@ -1,0 +1,29 @@
+"""How the test run is spread over pytest-xdist's workers (``-n 2 --dist loadfile`` in pyproject.toml)."""
+
+from __future__ import annotations
+
+#: Files whose tests run on one worker, one after another: test_site.py builds the site from the
+#: notebooks test_notebooks.py executed (build/site-test/notebooks), instead of executing them again.
+#: They take longest, so they start first.
+TOGETHER = {"tests/test_notebooks.py": "the executed tutorials and the site",
+            "tests/test_site.py": "the executed tutorials and the site"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with the files of ``TOGETHER`` as one unit of work, handed out first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return TOGETHER.get(path, path)
+
+        def _assign_work_unit(self, node) -> None:
+            first = next(iter(TOGETHER.values()))
+            if first in self.workqueue:
+                self.workqueue.move_to_end(first, last=False)
+            super()._assign_work_unit(node)
+
+    return Scheduling(config, log)
