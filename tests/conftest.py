@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers on two cores: each (and each kernel, grader or nbgrader process it starts) computes on one
+    # thread. Numba's and OpenBLAS's threads, two per worker, fought over the cores and made executing
+    # tutorial 4 ten times slower. Set before numpy or numba is imported; a value already set is kept.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
 #: Files whose tests run on one worker, one after another: test_site.py builds the site from the
 #: notebooks test_notebooks.py executed (build/site-test/notebooks), instead of executing them again.
 #: They take longest, so they start first.
