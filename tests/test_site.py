@@ -255,7 +255,8 @@ def numbering_styles(titles) -> list[str]:
 
 def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None = None,
                 widths=WIDTHS) -> tuple[list[str], int]:
-    """Open each page in a fresh browser context; return the problems found and the number of linked tags.
+    """Open each page in turn in one tab of a fresh browser context; return the problems found and the number
+    of linked tags.
 
     Every check runs at the first of ``widths``; the equations' fit is checked at each.
     """
@@ -270,13 +271,18 @@ def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None
 
     context = browser.new_context(viewport={"width": widths[0], "height": 900})
     context.route("**/*", only_local)
+    # one tab navigates from page to page (a new document each time, its errors collected anew):
+    # a fresh tab per page costs a new renderer process, about a third of the check's time
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed request {r.url}"))
     for path in pages:
         name = path.relative_to(root).as_posix()
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-        page.on("requestfailed", lambda r, errors=errors: errors.append(f"failed request {r.url}"))
+        page.goto("about:blank")  # the previous page's late messages land before the list is emptied
+        errors.clear()
+        page.set_viewport_size({"width": widths[0], "height": 900})
         page.goto(path.as_uri(), wait_until="load")
         page.evaluate(_SETTLE)
         state = page.evaluate(_PAGE_STATE)
@@ -290,7 +296,6 @@ def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None
                 page.set_viewport_size({"width": width, "height": 900})
                 page.evaluate(_SETTLE)
                 spilled[width] = page.evaluate(_SPILLED)
-        page.close()
 
         problems += [f"{name}: console: {e}" for e in errors]
         if state["sourceMath"] and not state["rendered"]:
@@ -327,6 +332,7 @@ def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None
             if broken:
                 problems.append(f"{name}: broken link {broken}")
         problems += [f"{name}: image not loaded: {src}" for src, ok in state["images"] if not ok]
+    page.close()
     context.close()
     styles = numbering_styles(titles)
     if len(styles) > 1:
@@ -336,9 +342,25 @@ def check_pages(browser, pages: list[Path], root: Path, screenshots: Path | None
     return problems, tag_links
 
 
-def test_every_page_in_chromium(site, chromium, builder):
-    """Each page: no console error, math rendered, images loaded, links resolve, no request leaves the machine."""
+@pytest.fixture(scope="module")
+def checked(site, chromium):
+    """Every page of the site checked once, with its screenshot: (pages, problems, linked tags, seconds).
+
+    ``test_every_page_in_chromium`` asserts on it, and each ``test_broken_copy_*`` reads its intact
+    page's problems from it instead of opening that page a second time.
+    """
     pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
+    started = time.perf_counter()
+    problems, tag_links = check_pages(chromium, pages, site, SCREENSHOTS)
+    return pages, problems, tag_links, time.perf_counter() - started
+
+
+def test_every_page_in_chromium(site, checked, builder):
+    """Each page: no console error, math rendered, images loaded, links resolve, no request leaves the machine."""
+    pages, problems, tag_links, seconds = checked
     names = {p.relative_to(site).as_posix() for p in pages}
     tutorials = [s.with_suffix(".html").name for s in builder.tutorial_sources()]
     expected = {"index.html", "api/index.html", "equations.html", "project.html", *tutorials}
@@ -347,16 +369,10 @@ def test_every_page_in_chromium(site, chromium, builder):
     if (TUTORIAL / "README.md").exists():
         expected.add("syllabus.html")
     assert expected <= names, f"pages not built: {sorted(expected - names)}"
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
-    SCREENSHOTS.mkdir(parents=True)
-
-    started = time.perf_counter()
-    problems, tag_links = check_pages(chromium, pages, site, SCREENSHOTS)
     assert not problems, f"{len(problems)} problems in {len(pages)} pages:\n" + "\n".join(problems[:60])
     assert tag_links >= len(tutorials) - 1, "the tutorials' labelled equations link their tags"
     assert len(list(SCREENSHOTS.glob("*.png"))) == len(pages)
-    print(f"{len(pages)} pages checked in Chromium in {time.perf_counter() - started:.1f} s")
+    print(f"{len(pages)} pages checked in Chromium in {seconds:.1f} s")
 
 
 BAD_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
@@ -425,9 +441,16 @@ BREAKS = {  # kind -> (page, the break, the problem it must cause)
 
 
 @pytest.mark.parametrize("kind", list(BREAKS))
-def test_broken_copy_of_a_page_fails_the_check(site, chromium, kind):
-    """A copy of a built page broken in one way fails with that problem, which the intact page has not."""
+def test_broken_copy_of_a_page_fails_the_check(site, chromium, checked, kind):
+    """A copy of a built page broken in one way fails with that problem, which the intact page has not.
+
+    The intact page's problems are those the check of every page found on it, and the problems
+    that name no page (the navigation's numbering across all pages, requests to another host).
+    """
     page, breaking, reported = BREAKS[kind]
+    pages, every_problem, _, _ = checked
+    assert site / page in pages, f"{page} is not a page of the site"
+    intact = [p for p in every_problem if p.startswith(f"{page}: ") or not re.match(r"^[\w./-]+\.html: ", p)]
     original = site / page
     text = original.read_text(encoding="utf-8")
     broken = breaking(text)
@@ -435,7 +458,6 @@ def test_broken_copy_of_a_page_fails_the_check(site, chromium, kind):
     copy = original.with_name(f"broken-{kind}-{original.name}")  # beside it: the same relative links
     copy.write_text(broken, encoding="utf-8")
     try:
-        intact, _ = check_pages(chromium, [original], site)
         problems, _ = check_pages(chromium, [copy], site)
     finally:
         copy.unlink()
