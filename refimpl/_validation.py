@@ -362,7 +362,7 @@ def check_state_range(args):
     if not (integers and 0 <= start <= stop <= 2**d):
         raise ValueError(f"start and stop must be integers with 0 <= start <= stop <= 2**d = {2**d}; "
                          f"got start={start!r}, stop={stop!r}.")
-    args.update(d=d, stop=stop)
+    args["d"] = d
 
 
 def check_states(net, layers, name: str = "layers", all_layers: bool = False, dtype=np.float64):
@@ -716,3 +716,116 @@ def check_test_error_args(args):
 def all_states(value, name, args):
     """States of every layer ``1..n`` of the network, in float64."""
     return check_states(_model(args), value, name, all_layers=True)
+
+
+# ---------------------------------------------------------------- the entry points of refimpl.consistency
+#: Exhaustive enumeration is limited to :math:`2^{20}` joint states.
+MAX_ENUMERATION_BITS = 20
+
+
+def check_bits(bits: float, name: str) -> None:
+    """Refuse a table of ``2**bits`` states beyond :data:`MAX_ENUMERATION_BITS`."""
+    if bits > MAX_ENUMERATION_BITS + 1e-9:
+        raise ValueError(
+            f"{name} needs 2**{bits:g} states; exhaustive enumeration is limited to "
+            f"2**{MAX_ENUMERATION_BITS} = {2 ** MAX_ENUMERATION_BITS} states (MAX_ENUMERATION_BITS). "
+            "Use a smaller network."
+        )
+
+
+def check_rbm_args(args):
+    """The ``W`` (d_h, d_v), ``b`` (d_h,) and ``c`` (d_v,) of :func:`refimpl.consistency.rbm_joint`."""
+    W = check_finite(as_float_array(args["W"], "W"), "W")
+    if W.ndim != 2:
+        raise ValueError(f"W must be a 2-d matrix of shape (d_h, d_v); got shape {W.shape}.")
+    d_h, d_v = W.shape
+    b = check_finite(as_float_array(args["b"], "b"), "b")
+    c = check_finite(as_float_array(args["c"], "c"), "c")
+    if b.shape != (d_h,):
+        raise ValueError(f"b must have shape ({d_h},) to match W of shape {W.shape}; got {b.shape}.")
+    if c.shape != (d_v,):
+        raise ValueError(f"c must have shape ({d_v},) to match W of shape {W.shape}; got {c.shape}.")
+    check_bits(d_v + d_h, "rbm_joint with d_v + d_h units")
+    args.update(W=W, b=b, c=c)
+
+
+def check_joint_args(args):
+    """The ``joint`` table (N_v, N_h) of :func:`refimpl.consistency.joint_conditionals`."""
+    joint = check_finite(as_float_array(args["joint"], "joint"), "joint")
+    if joint.ndim != 2:
+        raise ValueError(f"joint must be a 2-d table (N_v, N_h); got shape {joint.shape}.")
+    if np.any(joint < 0):
+        raise ValueError(f"joint must be non-negative; got minimum {joint.min():g}.")
+    if np.any(joint.sum(axis=1) == 0) or np.any(joint.sum(axis=0) == 0):
+        raise ValueError("joint must have positive row and column sums; got an all-zero row or column.")
+    args["joint"] = joint
+
+
+def check_transition_args(args):
+    """The ``transition`` matrix (N, N) of :func:`refimpl.consistency.stationary_distribution`, copied."""
+    P = check_finite(as_float_array(args["transition"], "transition"), "transition").copy()
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
+        raise ValueError(f"transition must be a square (N, N) matrix; got shape {P.shape}.")
+    if np.any(P < 0):
+        raise ValueError(f"transition must be non-negative; got minimum {P.min():g}.")
+    if not np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-8):
+        raise ValueError("transition must be row-stochastic (rows sum to 1 within 1e-8).")
+    args["transition"] = P
+
+
+def check_tables_args(args):
+    """The conditional tables ``log_q`` (X, M, T) and ``log_p`` (T, X, M) of
+    :func:`refimpl.consistency.consistency_from_tables`, each normalised over its conditioned states."""
+    from .numerics import logsumexp  # here, not at the top: numerics imports this module
+
+    log_q, log_p = as_float_array(args["log_q"], "log_q"), as_float_array(args["log_p"], "log_p")
+    for name, arr in (("log_q", log_q), ("log_p", log_p)):
+        if arr.ndim != 3:
+            raise ValueError(f"{name} must be a 3-d table; got shape {arr.shape}.")
+        if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+            raise ValueError(f"{name} must hold log-probabilities (no NaN or +inf).")
+    X, M, T = log_q.shape
+    if log_p.shape != (T, X, M):
+        raise ValueError(f"log_p must have shape (T, X, M) = {(T, X, M)} to match log_q; got {log_p.shape}.")
+    for name, arr in (("log_q", log_q), ("log_p", log_p)):
+        sums = np.exp(logsumexp(arr.reshape(arr.shape[0], -1), axis=1))
+        if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
+            raise ValueError(f"{name} must hold normalised conditionals; got sums in "
+                             f"[{sums.min():.6g}, {sums.max():.6g}].")
+    args.update(log_q=log_q, log_p=log_p)
+
+
+def _check_table_bits(net, n_inputs=None) -> None:
+    """Refuse a table of ``net``'s configurations (``n_inputs`` inputs, default all binary ones) that is too large."""
+    sizes = net.sizes
+    if n_inputs is None:
+        check_bits(sizes[0], "the input layer")
+        n_inputs = 2 ** sizes[0]
+    bits = np.log2(n_inputs) + sum(np.log2(d) if net.is_categorical(k) else d for k, d in enumerate(sizes) if k > 0)
+    check_bits(bits, f"the table of a network of sizes {sizes}")
+
+
+def check_table_args(args):
+    """The ``net`` and ``input_states`` (N_0, d_0) (binary, or None) of
+    :func:`refimpl.consistency.log_conditional_table`."""
+    net, states = check_net(args["net"]), args["input_states"]
+    if states is not None:
+        states = as_float_array(states, "input_states")
+        if states.ndim != 2 or states.shape[1] != net.sizes[0]:
+            raise ValueError(f"input_states must have shape (N_0, {net.sizes[0]}); got shape {states.shape}.")
+        if not np.all((states == 0) | (states == 1)):
+            raise ValueError("input_states must be binary (0/1).")
+        args["input_states"] = states
+    _check_table_bits(net, None if states is None else states.shape[0])
+
+
+def check_pair_nets(args):
+    """A ``recogniser`` and a ``generator`` of its sizes reversed, Bernoulli output, both small enough to tabulate."""
+    rec, gen = check_net(args["recogniser"], "recogniser"), check_net(args["generator"], "generator")
+    if gen.sizes != rec.sizes[::-1]:
+        raise ValueError(f"generator must have the recogniser's sizes reversed, {rec.sizes[::-1]}; got {gen.sizes}.")
+    if gen.output != "bernoulli":
+        raise ValueError(f"generator.output must be 'bernoulli' (binary x); got {gen.output!r}.")
+    _check_table_bits(rec)
+    top = rec.sizes[-1]
+    _check_table_bits(gen, top if rec.is_categorical(rec.n_layers) else 2**top)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_instance, check_positive_int, check_rng
+from . import _validation as check
+from ._validation import MAX_ENUMERATION_BITS, boundary, check_instance, check_positive_int, check_rng
 from .coupled import CoupledPair, transposed_generator
 from .numerics import logsumexp
 from .sbn import SigmoidBeliefNet, binary_states
@@ -35,20 +36,8 @@ __all__ = [
     "stationary_distribution",
 ]
 
-MAX_ENUMERATION_BITS = 20
-"""Exhaustive enumeration is limited to :math:`2^{20}` joint states."""
-
-
-def _check_bits(bits: float, name: str) -> None:
-    if bits > MAX_ENUMERATION_BITS + 1e-9:
-        raise ValueError(
-            f"{name} needs 2**{bits:g} states; exhaustive enumeration is limited to "
-            f"2**{MAX_ENUMERATION_BITS} = {2 ** MAX_ENUMERATION_BITS} states (MAX_ENUMERATION_BITS). "
-            "Use a smaller network."
-        )
-
-
 # ----------------------------------------------------------------- the RBM
+@boundary(check.check_rbm_args)
 def rbm_joint(W, b, c) -> np.ndarray:
     r"""The restricted Boltzmann machine's joint :math:`p(v, h)` as a normalised table (2**d_v, 2**d_h).
 
@@ -64,22 +53,12 @@ def rbm_joint(W, b, c) -> np.ndarray:
     >>> joint.shape, round(float(joint.sum()), 12)
     ((4, 2), 1.0)
     """
-    W = check_finite(as_float_array(W, "W"), "W")
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-d matrix of shape (d_h, d_v); got shape {W.shape}.")
-    d_h, d_v = W.shape
-    b = check_finite(as_float_array(b, "b"), "b")
-    c = check_finite(as_float_array(c, "c"), "c")
-    if b.shape != (d_h,):
-        raise ValueError(f"b must have shape ({d_h},) to match W of shape {W.shape}; got {b.shape}.")
-    if c.shape != (d_v,):
-        raise ValueError(f"c must have shape ({d_v},) to match W of shape {W.shape}; got {c.shape}.")
-    _check_bits(d_v + d_h, "rbm_joint with d_v + d_h units")
-    V, H = binary_states(d_v), binary_states(d_h)
+    V, H = binary_states(W.shape[1]), binary_states(W.shape[0])  # visible, hidden states
     energy = (V @ W.T) @ H.T + (V @ c)[:, None] + (H @ b)[None, :]
     return np.exp(energy - logsumexp(energy.ravel()))
 
 
+@boundary(check.check_joint_args)
 def joint_conditionals(joint) -> tuple[np.ndarray, np.ndarray]:
     r"""Both conditionals, ``h_given_v`` (N_v, N_h) and ``v_given_h`` (N_h, N_v), of a ``joint`` table (N_v, N_h).
 
@@ -87,14 +66,7 @@ def joint_conditionals(joint) -> tuple[np.ndarray, np.ndarray]:
 
     .. math:: p(h \mid v) = \frac{p(v,h)}{\sum_{h'} p(v,h')}, \qquad p(v \mid h) = \frac{p(v,h)}{\sum_{v'} p(v',h)}
     """
-    joint = check_finite(as_float_array(joint, "joint"), "joint")
-    if joint.ndim != 2:
-        raise ValueError(f"joint must be a 2-d table (N_v, N_h); got shape {joint.shape}.")
-    if np.any(joint < 0):
-        raise ValueError(f"joint must be non-negative; got minimum {joint.min():g}.")
     rows, cols = joint.sum(axis=1), joint.sum(axis=0)
-    if np.any(rows == 0) or np.any(cols == 0):
-        raise ValueError("joint must have positive row and column sums; got an all-zero row or column.")
     return joint / rows[:, None], (joint / cols[None, :]).T
 
 
@@ -103,6 +75,7 @@ def _layer_states(d: int, categorical: bool) -> np.ndarray:
     return np.eye(d) if categorical else binary_states(d)
 
 
+@boundary(check.check_table_args)
 def log_conditional_table(net, input_states=None) -> np.ndarray:
     r"""Log-probabilities :math:`\log q(x^1..x^n \mid x^0)` of every configuration, a table (N_0, N_1, ..., N_n).
 
@@ -112,21 +85,8 @@ def log_conditional_table(net, input_states=None) -> np.ndarray:
 
     .. math:: \log q(x^{1..k} \mid x^0) = \log q(x^{1..k-1} \mid x^0) + \log q(x^k \mid x^{k-1})
     """
-    if not isinstance(net, SigmoidBeliefNet):
-        raise TypeError(f"net must be a SigmoidBeliefNet; got {type(net).__name__}.")
     sizes = net.sizes
-    bits = [0.0] + [np.log2(d) if net.is_categorical(k) else d for k, d in enumerate(sizes) if k > 0]
-    if input_states is None:
-        _check_bits(sizes[0], "the input layer")
-        prev = binary_states(sizes[0])
-    else:
-        prev = as_float_array(input_states, "input_states")
-        if prev.ndim != 2 or prev.shape[1] != sizes[0]:
-            raise ValueError(f"input_states must have shape (N_0, {sizes[0]}); got shape {prev.shape}.")
-        if not np.all((prev == 0) | (prev == 1)):
-            raise ValueError("input_states must be binary (0/1).")
-    bits[0] = np.log2(prev.shape[0])
-    _check_bits(sum(bits), f"the table of a network of sizes {sizes}")
+    prev = binary_states(sizes[0]) if input_states is None else input_states
     table = np.zeros(prev.shape[0])
     for k in range(1, net.n_layers + 1):
         states = _layer_states(sizes[k], net.is_categorical(k))
@@ -159,6 +119,7 @@ def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str =
 
 
 # --------------------------------------------------------- stationary laws
+@boundary(check.check_transition_args)
 def stationary_distribution(transition) -> np.ndarray:
     r"""Stationary distribution :math:`\pi = \pi T`, (N,), of an irreducible chain with ``transition`` (N, N).
 
@@ -169,14 +130,7 @@ def stationary_distribution(transition) -> np.ndarray:
     >>> stationary_distribution([[0.9, 0.1], [0.3, 0.7]])
     array([0.75, 0.25])
     """
-    P = check_finite(as_float_array(transition, "transition"), "transition").copy()
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise ValueError(f"transition must be a square (N, N) matrix; got shape {P.shape}.")
-    if np.any(P < 0):
-        raise ValueError(f"transition must be non-negative; got minimum {P.min():g}.")
-    if not np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-8):
-        raise ValueError("transition must be row-stochastic (rows sum to 1 within 1e-8).")
-    n = P.shape[0]
+    P, n = transition, transition.shape[0]
     for k in range(n - 1, 0, -1):
         s = P[k, :k].sum()
         if s <= 0:
@@ -223,6 +177,7 @@ def _kl_from_logs(log_a, log_b) -> float:
     return float(np.sum(a[live] * (log_a[live] - log_b[live])))
 
 
+@boundary(check.check_tables_args)
 def consistency_from_tables(log_q, log_p) -> ConsistencyResult:
     r"""Consistency gap of two conditional tables, :math:`q(m,t \mid x)` and :math:`p(x,m \mid t)`.
 
@@ -233,21 +188,7 @@ def consistency_from_tables(log_q, log_p) -> ConsistencyResult:
     .. math:: \pi_x = \pi_x Q P,\ \pi_t = \pi_x Q,\quad
         \mathrm{gap} = \mathrm{KL}\big(\pi_x(x)\, q(m,t \mid x) \;\big\|\; \pi_t(t)\, p(x,m \mid t)\big)
     """
-    log_q = as_float_array(log_q, "log_q")
-    log_p = as_float_array(log_p, "log_p")
-    for name, arr in (("log_q", log_q), ("log_p", log_p)):
-        if arr.ndim != 3:
-            raise ValueError(f"{name} must be a 3-d table; got shape {arr.shape}.")
-        if np.any(np.isnan(arr)) or np.any(arr == np.inf):
-            raise ValueError(f"{name} must hold log-probabilities (no NaN or +inf).")
-    X, M, T = log_q.shape
-    if log_p.shape != (T, X, M):
-        raise ValueError(f"log_p must have shape (T, X, M) = {(T, X, M)} to match log_q; got {log_p.shape}.")
-    for name, arr in (("log_q", log_q), ("log_p", log_p)):
-        sums = np.exp(logsumexp(arr.reshape(arr.shape[0], -1), axis=1))
-        if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
-            raise ValueError(f"{name} must hold normalised conditionals; got sums in "
-                             f"[{sums.min():.6g}, {sums.max():.6g}].")
+    X, T = log_q.shape[0], log_q.shape[2]
     Q = np.exp(logsumexp(log_q, axis=1))  # (X, T)  q(t | x)
     P = np.exp(logsumexp(log_p, axis=2))  # (T, X)  p(x | t)
     Q /= Q.sum(axis=1, keepdims=True)
@@ -269,17 +210,6 @@ def consistency_from_tables(log_q, log_p) -> ConsistencyResult:
 
 
 def _pair_tables(recogniser, generator):
-    if not isinstance(recogniser, SigmoidBeliefNet):
-        raise TypeError(f"recogniser must be a SigmoidBeliefNet; got {type(recogniser).__name__}.")
-    if not isinstance(generator, SigmoidBeliefNet):
-        raise TypeError(f"generator must be a SigmoidBeliefNet; got {type(generator).__name__}.")
-    if generator.sizes != recogniser.sizes[::-1]:
-        raise ValueError(
-            f"generator must have the recogniser's sizes reversed, {recogniser.sizes[::-1]}; "
-            f"got {generator.sizes}."
-        )
-    if generator.output != "bernoulli":
-        raise ValueError(f"generator.output must be 'bernoulli' (binary x); got {generator.output!r}.")
     n = recogniser.n_layers
     log_q = log_conditional_table(recogniser)  # (X, N1, ..., Nn)
     top = _layer_states(recogniser.sizes[-1], recogniser.is_categorical(n))
@@ -292,6 +222,7 @@ def _pair_tables(recogniser, generator):
     return log_q, log_p
 
 
+@boundary(check.check_pair_nets)
 def stationary_consistency(recogniser, generator) -> ConsistencyResult:
     r"""Both stationary factorisations of a recogniser/generator pair and their gap, exactly.
 

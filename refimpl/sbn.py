@@ -59,7 +59,7 @@ def binary_states(d: int, start: int = 0, stop=None) -> np.ndarray:
            [0., 1.],
            [1., 1.]])
     """
-    s = np.arange(start, stop, dtype=np.int64)
+    s = np.arange(start, 2**d if stop is None else stop, dtype=np.int64)
     return ((s[:, None] >> np.arange(d, dtype=np.int64)) & 1).astype(np.float64)
 
 

@@ -133,6 +133,10 @@ assert gap < 1e-12
 # $x^0$, then $x^2$ given that $x^1$, and so on — *ancestral sampling*. Each layer costs one
 # matrix product, like a forward pass, except that the units are set to random 0/1 values instead of
 # being passed on as probabilities.
+#
+# The line above a public function, `@boundary(...)`, names the check of each argument (in
+# `refimpl/_validation.py`). The checks run once, when you call the function, and the body trusts
+# what it gets: a call from inside another checked function skips them.
 
 # %%
 show_source(refimpl.SigmoidBeliefNet.sample)
