@@ -112,25 +112,12 @@ def as_batch(x, name: str, width: int, binary: bool = True, dtype=np.float64):
         True if the input was one vector, so that callers can drop the batch axis.
     """
     arr = as_float_array(x, name, dtype=dtype)
-    shape = arr.shape
-    if arr.ndim == 1:
-        single = True
-        arr = arr[None, :]
-    elif arr.ndim == 2:
-        single = False
-    else:
-        raise ValueError(
-            f"{name} must have shape ({width},) or (batch, {width}); got shape {arr.shape}."
-        )
-    if arr.shape[1] != width:
-        raise ValueError(f"{name} must have shape ({width},) or (batch, {width}); got shape {shape}.")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one row; got shape {shape}.")
-    if binary:
-        check_binary(arr, name)
-    else:
-        check_finite(arr, name)
-    return arr, single
+    if arr.ndim not in (1, 2) or arr.shape[-1] != width:
+        raise ValueError(f"{name} must have shape ({width},) or (batch, {width}); got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one row; got shape {arr.shape}.")
+    (check_binary if binary else check_finite)(arr, name)
+    return arr.reshape(-1, width), arr.ndim == 1
 
 
 def check_positive_int(n, name: str, minimum: int = 1) -> int:
@@ -158,17 +145,13 @@ def check_labels(
     given, ``B`` must equal it (``against`` names what it must match in the message).
     """
     arr = np.asarray(y)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
+    if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of integer class labels; got dtype {arr.dtype}.")
     if arr.ndim != 1:
-        expected = "batch" if batch is None else batch
-        raise ValueError(f"{name} must have shape ({expected},); got shape {arr.shape}.")
+        raise ValueError(f"{name} must have shape ({'batch' if batch is None else batch},); got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} must hold at least one label; got shape {arr.shape}.")
-    whole = np.issubdtype(arr.dtype, np.integer) or np.all(np.isfinite(arr) & (arr == np.round(arr)))
-    if not whole:
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
         raise ValueError(f"{name} must hold integer class labels; got non-integer values.")
     arr = arr.astype(np.int64)
     if arr.min() < 0 or arr.max() >= n_classes:
