@@ -372,13 +372,6 @@ def check_states(net, layers, name: str = "layers", all_layers: bool = False, dt
     return out
 
 
-def check_log_prob_args(args):
-    """The ``x0`` ((d_0,) or (B, d_0)) and ``layers`` of ``net.log_prob``, checked and in ``dtype``."""
-    net, dtype = args["self"], check_float_dtype(args["dtype"])
-    x, single = as_batch(args["x0"], "x0", net.sizes[0], dtype=dtype)
-    args.update(x0=x[0] if single else x, layers=check_states(net, args["layers"], dtype=dtype), dtype=dtype)
-
-
 # ---------------------------------------------------------------- the entry points of refimpl.forward
 METHODS = ("mean", "probit")
 
@@ -590,10 +583,12 @@ def hidden(rows):
             raise TypeError(f"{name} must be a list of {n - 1} arrays h^1..h^{n - 1}; got {_describe(value)}.")
         if len(value) != n - 1:
             raise ValueError(f"{name} must hold {n - 1} arrays (h^1..h^{n - 1}); got {len(value)}.")
-        out = [as_batch(h, f"{name}[{k - 1}]", model.sizes[k], dtype=model.dtype)[0] for k, h in enumerate(value, 1)]
-        for k, h in enumerate(out, start=1):
+        out = []
+        for k, h in enumerate(value, start=1):
+            h = as_batch(h, f"{name}[{k - 1}]", model.sizes[k], dtype=model.dtype)[0]
             if h.shape[0] != batch:
                 raise ValueError(f"{name}[{k - 1}] must have shape ({batch}, {model.sizes[k]}); got {h.shape}.")
+            out.append(h)
         return out
     return spec
 
@@ -618,9 +613,9 @@ def check_pair_params(args):
     params, sizes, tied = args["params"], args["sizes"], args["tied"]
     if not hasattr(params, "keys"):
         raise TypeError(f"params must be a dict of arrays; got {_describe(params)}.")
-    n = len(sizes) - 1
-    expected = [f"{kind}{k}" for kind in ("WbV" if not tied else "Wb") for k in range(1, n + 1)]
-    expected = expected[:2 * n] + [f"c{k}" for k in range(n)] + expected[2 * n:] + ["prior"]
+    n, layers = len(sizes) - 1, range(1, len(sizes))
+    expected = [f"W{k}" for k in layers] + [f"b{k}" for k in layers] + [f"c{k}" for k in range(n)]
+    expected += ([] if tied else [f"V{k}" for k in layers]) + ["prior"]
     missing, extra = [k for k in expected if k not in params], [k for k in params if k not in expected]
     if missing or extra:
         raise ValueError(f"params must hold exactly the keys {expected} for sizes {sizes} (tied={tied}); "
@@ -696,9 +691,12 @@ def check_test_error_args(args):
                                                    against="probs"))
 
 
-def all_states(value, name, args):
-    """States of every layer ``1..n`` of the network, in float64."""
-    return check_states(_model(args), value, name, all_layers=True)
+def states(all_layers=False):
+    """States ``[x^1, ..., x^m]`` of the network's layers (all ``n`` if ``all_layers``), in ``args["dtype"]`` if the
+    function has that argument, else float64."""
+    def spec(value, name, args):
+        return check_states(_model(args), value, name, all_layers, args.get("dtype", np.float64))
+    return spec
 
 
 # ---------------------------------------------------------------- the entry points of refimpl.consistency

@@ -108,7 +108,7 @@ def mean_pass(net, x0):
     return forward_marginals(net, x0, method="mean")
 
 
-@boundary(x0=check.inputs(np.float64), layers=check.all_states, method=check.choice(*check.METHODS))
+@boundary(x0=check.inputs(np.float64), layers=check.states(all_layers=True), method=check.choice(*check.METHODS))
 def forward_log_prob(net, x0, layers, method: str = "mean"):
     r"""Log-probability of all layers under the factorised forward-pass model :math:`\tilde q` (M7).
 

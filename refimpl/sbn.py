@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
-from ._validation import boundary, check_log_prob_args, check_net_params, check_one_hot_args, check_state_range
+from ._validation import boundary, check_net_params, check_one_hot_args, check_state_range
 from .layers import bernoulli_log_prob, bernoulli_sample, categorical_log_prob, categorical_sample
 
 __all__ = [
@@ -101,7 +101,7 @@ class SigmoidBeliefNet:
 
     @classmethod
     @boundary(sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative,
-              output=check.choice("bernoulli", "categorical"))
+              output=check.choice(*check.OUTPUTS))
     def random(cls, sizes, rng, scale: float = 1.0, output: str = "bernoulli"):
         """A network of layer widths ``sizes`` with weights and biases drawn i.i.d. from N(0, scale^2)."""
         weights = [scale * rng.standard_normal((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
@@ -175,7 +175,7 @@ class SigmoidBeliefNet:
             layers.append(layer)
         return layers
 
-    @boundary(check_log_prob_args)
+    @boundary(dtype=check.float_dtype, x0=check.inputs("dtype"), layers=check.states())
     def log_prob(self, x0, layers, dtype=np.float64):
         r"""Complete-data log-probability :math:`\log q(x^1..x^m \mid x^0)`, M3 (``m = len(layers)``, usually ``n``).
 

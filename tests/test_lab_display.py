@@ -17,7 +17,8 @@ def test_show_source_is_the_library_code_without_its_docstring():
     body = [line.strip() for line in shown.code.splitlines() if line.strip()]
     assert body and all(line in own for line in body)
     assert doc.splitlines()[0] not in shown.code
-    assert shown.code.lstrip().startswith("@boundary(check_log_prob_args)\ndef log_prob")  # the check, then the body
+    assert shown.code.lstrip().startswith('@boundary(dtype=check.float_dtype, x0=check.inputs("dtype"), '
+                                          'layers=check.states())\ndef log_prob')  # the checks, then the body
 
 
 def test_show_source_header_names_file_and_lines():
