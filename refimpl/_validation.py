@@ -101,6 +101,46 @@ def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("..." if d is Ellipsis else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _fits(actual, shape) -> bool:
+    """Whether ``actual`` fits ``shape``: its ints must be equal, its names match any length, ``...`` leading axes."""
+    if shape[:1] == (Ellipsis,):
+        shape, actual = shape[1:], actual[len(actual) - len(shape) + 1:] if len(actual) >= len(shape) - 1 else None
+    return actual is not None and len(actual) == len(shape) and all(
+        isinstance(d, str) or d == a for d, a in zip(shape, actual, strict=True))
+
+
+def array(x, name: str, dtype=np.float64, shape=None, *, binary=False, low=None, high=None, note="") -> np.ndarray:
+    """``x`` as a finite array of ``dtype`` (a copy only when needed), checked against what is declared.
+
+    ``shape`` lists the axes: an int must match, a name (such as ``"N"``) matches any length and a
+    leading ``...`` any number of axes; ``note`` completes the shape message ("to match W of shape
+    (3, 4)"). ``binary`` allows only 0 and 1, ``low`` and ``high`` bound the values (inclusive).
+
+    Examples
+    --------
+    >>> array([[0.5, 1.0]], "mu", shape=(..., 2), low=0, high=1)
+    array([[0.5, 1. ]])
+    >>> array([1.0, 2.0], "b", shape=(3,), note="to match W of shape (3, 2)")
+    Traceback (most recent call last):
+    ...
+    ValueError: b must have shape (3,) to match W of shape (3, 2); got shape (2,).
+    """
+    arr = as_float_array(x, name, dtype)
+    if shape is not None and not _fits(arr.shape, tuple(shape)):
+        note = f" {note}" if note else ""
+        raise ValueError(f"{name} must have shape {_shape_text(shape)}{note}; got shape {arr.shape}.")
+    (check_binary if binary else check_finite)(arr, name)
+    if arr.size and ((low is not None and arr.min() < low) or (high is not None and arr.max() > high)):
+        expected = f"in [{low:g}, {high:g}]" if low is not None and high is not None else (
+            f">= {low:g}" if low is not None else f"<= {high:g}")
+        raise ValueError(f"{name} must hold values {expected}; got values in [{arr.min():g}, {arr.max():g}].")
+    return arr
+
+
 def as_batch(x, name: str, width: int, binary: bool = True, dtype=np.float64):
     """Validate one vector of shape ``(width,)`` or a batch ``(B, width)``.
 
@@ -147,8 +187,9 @@ def check_labels(
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of integer class labels; got dtype {arr.dtype}.")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must have shape ({'batch' if batch is None else batch},); got shape {arr.shape}.")
+    shape, note = ("batch",) if batch is None else (batch,), "" if batch is None else f" to match {against}"
+    if not _fits(arr.shape, shape):
+        raise ValueError(f"{name} must have shape {_shape_text(shape)}{note}; got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} must hold at least one label; got shape {arr.shape}.")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
@@ -158,8 +199,6 @@ def check_labels(
         raise ValueError(
             f"{name} must hold labels in [0, {n_classes}); got values in [{arr.min()}, {arr.max()}]."
         )
-    if batch is not None and arr.shape[0] != batch:
-        raise ValueError(f"{name} must have shape ({batch},) to match {against}; got shape {arr.shape}.")
     return arr
 
 
@@ -305,21 +344,12 @@ def check_net_params(args):
         raise ValueError(f"biases must hold one vector per weight matrix ({len(weights)}); got {len(biases)}.")
     ws, bs = [], []
     for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        w, b = as_float_array(w, f"weights[{k}]", dtype), as_float_array(b, f"biases[{k}]", dtype)
-        if copy:
-            w, b = w.copy(), b.copy()
-        check_finite(w, f"weights[{k}]"), check_finite(b, f"biases[{k}]")
-        if w.ndim != 2:
-            raise ValueError(f"weights[{k}] must be a 2-d matrix; got shape {w.shape}.")
-        if k > 0 and w.shape[1] != ws[-1].shape[0]:
-            prev = ws[-1].shape
-            raise ValueError(f"weights[{k}] must have shape ({w.shape[0]}, {prev[0]}) to follow "
-                             f"weights[{k - 1}] of shape {prev}; got {w.shape}.")
-        if b.shape != (w.shape[0],):
-            raise ValueError(f"biases[{k}] must have shape ({w.shape[0]},) to match weights[{k}] "
-                             f"of shape {w.shape}; got {b.shape}.")
-        ws.append(w)
-        bs.append(b)
+        cols, note = (ws[-1].shape[0], f"to follow weights[{k - 1}] of shape {ws[-1].shape}") if ws else ("d_in", "")
+        ws.append(array(w, f"weights[{k}]", dtype, ("d_out", cols), note=note))
+        note = f"to match weights[{k}] of shape {ws[-1].shape}"
+        bs.append(array(b, f"biases[{k}]", dtype, (ws[-1].shape[0],), note=note))
+    if copy:
+        ws, bs = [w.copy() for w in ws], [b.copy() for b in bs]
     if output == "categorical" and ws[-1].shape[0] < 2:
         raise ValueError("a categorical output layer needs at least 2 classes.")
     args.update(weights=ws, biases=bs, output=output, dtype=dtype)
@@ -360,15 +390,10 @@ def check_states(net, layers, name: str = "layers", all_layers: bool = False, dt
         raise ValueError(f"{name} must hold {n} arrays (layers 1..{n}); got {len(layers)}.")
     if len(layers) > n:
         raise ValueError(f"{name} must hold at most {n} arrays (layers 1..m, m <= {n}); got {len(layers)}.")
-    out = []
-    for k, layer in enumerate(layers, start=1):
-        label = f"{name}[{k - 1}]"
-        state = check_binary(as_float_array(layer, label, dtype), label)
-        if state.ndim == 0 or state.shape[-1] != net.sizes[k]:
-            raise ValueError(f"{label} must have last axis of length d_{k} = {net.sizes[k]}; got shape {state.shape}.")
-        if net.is_categorical(k) and not np.all(state.sum(axis=-1) == 1):
-            raise ValueError(f"{label} is the categorical output and must be one-hot in every row.")
-        out.append(state)
+    out = [array(s, f"{name}[{k - 1}]", dtype, (..., net.sizes[k]), binary=True, note=f"for d_{k} = {net.sizes[k]}")
+           for k, s in enumerate(layers, start=1)]
+    if len(out) == n and net.is_categorical(n) and not np.all(out[-1].sum(axis=-1) == 1):
+        raise ValueError(f"{name}[{n - 1}] is the categorical output and must be one-hot in every row.")
     return out
 
 
@@ -387,41 +412,27 @@ def check_layer_index(net, k) -> int:
 
 def check_moments_args(args):
     """The ``mu_prev`` (as float64) and ``k`` of :func:`refimpl.forward.preactivation_moments`, checked."""
-    net = args["net"]
-    k = check_layer_index(net, args["k"])
-    mu = check_finite(as_float_array(args["mu_prev"], "mu_prev"), "mu_prev")
-    if mu.ndim == 0 or mu.shape[-1] != net.sizes[k - 1]:
-        raise ValueError(f"mu_prev must have last axis of length d_{k - 1} = {net.sizes[k - 1]}; got shape {mu.shape}.")
-    if mu.size and (mu.min() < 0 or mu.max() > 1):
-        raise ValueError(f"mu_prev must hold probabilities in [0, 1]; got values in [{mu.min():g}, {mu.max():g}].")
-    args.update(mu_prev=mu, k=k)
+    k = args["k"] = check_layer_index(args["net"], args["k"])
+    d = args["net"].sizes[k - 1]
+    args["mu_prev"] = array(args["mu_prev"], "mu_prev", shape=(..., d), low=0, high=1, note=f"for d_{k - 1} = {d}")
 
 
 def check_effective_logit_args(args):
     """The ``mean``, ``var`` (unless ``method`` is "mean") and ``method`` of
     :func:`refimpl.forward.expected_sigmoid_logit`, checked."""
-    method = args["method"] = check_choice(args["method"], "method", METHODS)
-    args["mean"] = check_finite(as_float_array(args["mean"], "mean"), "mean")
-    if method == "probit":
-        var = args["var"] = check_finite(as_float_array(args["var"], "var"), "var")
-        if var.size and var.min() < 0:
-            raise ValueError(f"var must be non-negative; got minimum {var.min():g}.")
+    args["method"] = check_choice(args["method"], "method", METHODS)
+    args["mean"] = array(args["mean"], "mean")
+    if args["method"] == "probit":
+        args["var"] = array(args["var"], "var", low=0)
 
 
 def check_parent_distribution_args(args):
     """The ``k``, ``states`` and ``probs`` of :func:`refimpl.forward.marginals_from_parent_distribution`, checked."""
-    net = args["net"]
-    k = check_layer_index(net, args["k"])
-    s = as_float_array(args["states"], "states")
-    if s.ndim != 2 or s.shape[1] != net.sizes[k - 1]:
-        raise ValueError(f"states must have shape (S, {net.sizes[k - 1]}); got shape {s.shape}.")
-    check_binary(s, "states")
-    p = check_finite(as_float_array(args["probs"], "probs"), "probs")
-    if p.shape != (s.shape[0],):
-        raise ValueError(f"probs must have shape ({s.shape[0]},) to match states; got shape {p.shape}.")
-    if p.size and (p.min() < 0 or abs(p.sum() - 1.0) > 1e-9):
-        raise ValueError(f"probs must be non-negative and sum to 1; got sum {p.sum():g}, minimum {p.min():g}.")
-    args.update(k=k, states=s, probs=p)
+    k = args["k"] = check_layer_index(args["net"], args["k"])
+    s = args["states"] = array(args["states"], "states", shape=("S", args["net"].sizes[k - 1]), binary=True)
+    p = args["probs"] = array(args["probs"], "probs", shape=(s.shape[0],), low=0, note="to match states")
+    if p.size and abs(p.sum() - 1.0) > 1e-9:
+        raise ValueError(f"probs must sum to 1; got sum {p.sum():g}.")
 
 
 # ---------------------------------------------------------------- the entry points of refimpl.exact
@@ -500,30 +511,19 @@ def check_mc_args(net, x0, n_samples, rng, return_stderr):
 
 
 # ---------------------------------------------------------------- specs for boundary(): spec(value, name, args)
-def rng(value, name, args):
-    return check_rng(value, name)
+def _spec(check):
+    """A check ``check(value, name)`` as a spec of :func:`boundary`, which passes the other arguments too."""
+    return functools.wraps(check)(lambda value, name, args: check(value, name))
+
+
+rng, positive_int, nonnegative, layer_sizes, float_dtype, net, real_array = map(_spec, (
+    check_rng, check_positive_int, check_nonnegative, check_layer_sizes, check_float_dtype, check_net, as_real_array))
 
 
 def optional(spec):
     def maybe(value, name, args):
         return None if value is None else spec(value, name, args)
     return maybe
-
-
-def positive_int(value, name, args):
-    return check_positive_int(value, name)
-
-
-def nonnegative(value, name, args):
-    return check_nonnegative(value, name)
-
-
-def layer_sizes(value, name, args):
-    return check_layer_sizes(value, name)
-
-
-def float_dtype(value, name, args):
-    return check_float_dtype(value, name)
 
 
 def choice(*options):
@@ -541,10 +541,6 @@ def pair(value, name, args):
     from .coupled import CoupledPair  # here, not at the top: coupled imports this module
 
     return check_instance(value, CoupledPair, name)
-
-
-def net(value, name, args):
-    return check_net(value, name)
 
 
 def images(value, name, args):
@@ -583,13 +579,8 @@ def hidden(rows):
             raise TypeError(f"{name} must be a list of {n - 1} arrays h^1..h^{n - 1}; got {_describe(value)}.")
         if len(value) != n - 1:
             raise ValueError(f"{name} must hold {n - 1} arrays (h^1..h^{n - 1}); got {len(value)}.")
-        out = []
-        for k, h in enumerate(value, start=1):
-            h = as_batch(h, f"{name}[{k - 1}]", model.sizes[k], dtype=model.dtype)[0]
-            if h.shape[0] != batch:
-                raise ValueError(f"{name}[{k - 1}] must have shape ({batch}, {model.sizes[k]}); got {h.shape}.")
-            out.append(h)
-        return out
+        return [array(h, f"{name}[{k - 1}]", model.dtype, (batch, model.sizes[k]), binary=True, note=f"to match {rows}")
+                for k, h in enumerate(value, start=1)]
     return spec
 
 
@@ -622,15 +613,10 @@ def check_pair_params(args):
                          f"missing {missing}, unexpected {extra}.")
     w1 = np.asarray(params["W1"])
     dtype = w1.dtype if w1.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    out = {}
-    for key in expected:
-        arr = check_finite(as_float_array(params[key], f"params[{key!r}]", dtype).copy(), f"params[{key!r}]")
-        idx = int(key[1:]) if key != "prior" else n
-        shape = (sizes[idx], sizes[idx - 1]) if key[0] in "WV" else (sizes[idx],)
-        if arr.shape != shape:
-            raise ValueError(f"params[{key!r}] must have shape {shape} for sizes {sizes}; got {arr.shape}.")
-        out[key] = arr
-    args["params"] = out
+    shapes = {key: (sizes[int(key[1:])], sizes[int(key[1:]) - 1]) if key[0] in "WV" else
+              (sizes[n if key == "prior" else int(key[1:])],) for key in expected}
+    args["params"] = {key: array(params[key], f"params[{key!r}]", dtype, shape, note=f"for sizes {sizes}").copy()
+                      for key, shape in shapes.items()}
 
 
 def check_transpose_args(args):
@@ -639,27 +625,18 @@ def check_transpose_args(args):
     biases, n = list(args["gen_biases"]), rec.n_layers
     if len(biases) != n:
         raise ValueError(f"gen_biases must hold {n} vectors c^0..c^{n - 1}; got {len(biases)}.")
-    for k, c in enumerate(biases):
-        if np.shape(c) != (rec.sizes[k],):
-            raise ValueError(f"gen_biases[{k}] (c^{k}) must have shape ({rec.sizes[k]},); got {np.shape(c)}.")
-    args["gen_biases"] = [check_finite(as_float_array(c, f"gen_biases[{k}]", rec.dtype), f"gen_biases[{k}]")
+    args["gen_biases"] = [array(c, f"gen_biases[{k}]", rec.dtype, (rec.sizes[k],), note=f"for c^{k}")
                           for k, c in enumerate(biases)]
 
 
 def class_weights(rows):
     """Non-negative class weights ``(B, C)`` of the pair, each row summing to one, ``B`` the rows of ``args[rows]``."""
     def spec(value, name, args):
-        w, shape = as_float_array(value, name), (args[rows].shape[0], _model(args).n_classes)
-        if w.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}; got {w.shape}.")
-        if np.any(~np.isfinite(w)) or np.any(w < 0) or not np.allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+        w = array(value, name, shape=(args[rows].shape[0], _model(args).n_classes), low=0)
+        if not np.allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-6):
             raise ValueError(f"{name} must be non-negative and each row must sum to one.")
         return w
     return spec
-
-
-def real_array(value, name, args):
-    return as_real_array(value, name)
 
 
 def nonempty_reduction(args):
@@ -684,11 +661,8 @@ def sample_counts(value, name, args):
 
 def check_test_error_args(args):
     """The ``probs`` (N, C) and ``labels`` (N,) of :func:`refimpl.evaluation.test_error`, checked."""
-    probs = as_float_array(args["probs"], "probs")
-    if probs.ndim != 2:
-        raise ValueError(f"probs must have shape (N, C); got shape {probs.shape}.")
-    args.update(probs=probs, labels=check_labels(args["labels"], probs.shape[1], "labels", batch=probs.shape[0],
-                                                   against="probs"))
+    probs = args["probs"] = array(args["probs"], "probs", shape=("N", "C"))
+    args["labels"] = check_labels(args["labels"], probs.shape[1], "labels", batch=probs.shape[0], against="probs")
 
 
 def states(all_layers=False):
@@ -716,42 +690,26 @@ def check_bits(bits: float, name: str) -> None:
 
 def check_rbm_args(args):
     """The ``W`` (d_h, d_v), ``b`` (d_h,) and ``c`` (d_v,) of :func:`refimpl.consistency.rbm_joint`."""
-    W = check_finite(as_float_array(args["W"], "W"), "W")
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-d matrix of shape (d_h, d_v); got shape {W.shape}.")
-    d_h, d_v = W.shape
-    b = check_finite(as_float_array(args["b"], "b"), "b")
-    c = check_finite(as_float_array(args["c"], "c"), "c")
-    if b.shape != (d_h,):
-        raise ValueError(f"b must have shape ({d_h},) to match W of shape {W.shape}; got {b.shape}.")
-    if c.shape != (d_v,):
-        raise ValueError(f"c must have shape ({d_v},) to match W of shape {W.shape}; got {c.shape}.")
-    check_bits(d_v + d_h, "rbm_joint with d_v + d_h units")
-    args.update(W=W, b=b, c=c)
+    W = args["W"] = array(args["W"], "W", shape=("d_h", "d_v"))
+    args["b"] = array(args["b"], "b", shape=W.shape[:1], note=f"to match W of shape {W.shape}")
+    args["c"] = array(args["c"], "c", shape=W.shape[1:], note=f"to match W of shape {W.shape}")
+    check_bits(sum(W.shape), "rbm_joint with d_v + d_h units")
 
 
 def check_joint_args(args):
     """The ``joint`` table (N_v, N_h) of :func:`refimpl.consistency.joint_conditionals`."""
-    joint = check_finite(as_float_array(args["joint"], "joint"), "joint")
-    if joint.ndim != 2:
-        raise ValueError(f"joint must be a 2-d table (N_v, N_h); got shape {joint.shape}.")
-    if np.any(joint < 0):
-        raise ValueError(f"joint must be non-negative; got minimum {joint.min():g}.")
+    joint = args["joint"] = array(args["joint"], "joint", shape=("N_v", "N_h"), low=0)
     if np.any(joint.sum(axis=1) == 0) or np.any(joint.sum(axis=0) == 0):
         raise ValueError("joint must have positive row and column sums; got an all-zero row or column.")
-    args["joint"] = joint
 
 
 def check_transition_args(args):
     """The ``transition`` matrix (N, N) of :func:`refimpl.consistency.stationary_distribution`, copied."""
-    P = check_finite(as_float_array(args["transition"], "transition"), "transition").copy()
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
+    P = args["transition"] = array(args["transition"], "transition", shape=("N", "N"), low=0).copy()
+    if P.shape[0] != P.shape[1] or P.shape[0] == 0:
         raise ValueError(f"transition must be a square (N, N) matrix; got shape {P.shape}.")
-    if np.any(P < 0):
-        raise ValueError(f"transition must be non-negative; got minimum {P.min():g}.")
     if not np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-8):
         raise ValueError("transition must be row-stochastic (rows sum to 1 within 1e-8).")
-    args["transition"] = P
 
 
 def check_tables_args(args):
@@ -791,12 +749,7 @@ def check_table_args(args):
     :func:`refimpl.consistency.log_conditional_table`."""
     net, states = check_net(args["net"]), args["input_states"]
     if states is not None:
-        states = as_float_array(states, "input_states")
-        if states.ndim != 2 or states.shape[1] != net.sizes[0]:
-            raise ValueError(f"input_states must have shape (N_0, {net.sizes[0]}); got shape {states.shape}.")
-        if not np.all((states == 0) | (states == 1)):
-            raise ValueError("input_states must be binary (0/1).")
-        args["input_states"] = states
+        states = args["input_states"] = array(states, "input_states", shape=("N_0", net.sizes[0]), binary=True)
     _check_table_bits(net, None if states is None else states.shape[0])
 
 

@@ -338,7 +338,7 @@ def test_forward_log_prob_rejects_bad_layers(net):
     x0 = [0, 1, 0]
     with pytest.raises(ValueError, match="layers must hold 2"):
         forward_log_prob(net, x0, [np.zeros(2)])
-    with pytest.raises(ValueError, match=r"layers\[1\] must have last axis"):
+    with pytest.raises(ValueError, match=r"layers\[1\] must have shape \(\.\.\., 2\) for d_2 = 2"):
         forward_log_prob(net, x0, [np.zeros(2), np.zeros(3)])
     with pytest.raises(ValueError, match=r"layers\[0\] must be binary"):
         forward_log_prob(net, x0, [np.full(2, 0.5), np.zeros(2)])
@@ -355,11 +355,11 @@ def test_helpers_reject_bad_arguments(net):
         preactivation_moments(net, np.zeros(3), 3)
     with pytest.raises(TypeError, match="k must be an integer"):
         preactivation_moments(net, np.zeros(3), 1.0)
-    with pytest.raises(ValueError, match="mu_prev must have last axis"):
+    with pytest.raises(ValueError, match=r"mu_prev must have shape \(\.\.\., 3\) for d_0 = 3"):
         preactivation_moments(net, np.zeros(2), 1)
-    with pytest.raises(ValueError, match="mu_prev must hold probabilities"):
+    with pytest.raises(ValueError, match=r"mu_prev must hold values in \[0, 1\]"):
         preactivation_moments(net, np.array([0.0, 1.5, 0.2]), 1)
-    with pytest.raises(ValueError, match="var must be non-negative"):
+    with pytest.raises(ValueError, match="var must hold values >= 0"):
         expected_sigmoid_logit(0.0, -1.0, method="probit")
     with pytest.raises(ValueError, match="mean must be finite"):
         expected_sigmoid_logit(np.nan, 1.0)
@@ -367,7 +367,9 @@ def test_helpers_reject_bad_arguments(net):
         marginals_from_parent_distribution(net, 2, np.zeros((4, 3)), np.full(4, 0.25))
     with pytest.raises(ValueError, match="states must be binary"):
         marginals_from_parent_distribution(net, 2, np.full((4, 2), 0.5), np.full(4, 0.25))
-    with pytest.raises(ValueError, match="probs must be non-negative and sum to 1"):
+    with pytest.raises(ValueError, match="probs must sum to 1; got sum 1.2"):
         marginals_from_parent_distribution(net, 2, np.zeros((4, 2)), np.full(4, 0.3))
+    with pytest.raises(ValueError, match=r"probs must hold values >= 0; got values in \[-0.5, 0.5\]"):
+        marginals_from_parent_distribution(net, 2, np.zeros((4, 2)), np.array([-0.5, 0.5, 0.5, 0.5]))
     with pytest.raises(ValueError, match="probs must have shape"):
         marginals_from_parent_distribution(net, 2, np.zeros((4, 2)), np.full(3, 1 / 3))
