@@ -16,8 +16,10 @@ How each line is counted (a physical line of a file counts at most once per meas
   test and its body (an ``elif``/``else`` branch counts only if it is such a
   block itself);
   (c) a statement that calls a function or method whose name starts with
-  ``check_``, ``_check_``, ``as_`` or ``_as_`` (the whole statement, e.g.
-  ``x = check_binary(x, "x")``);
+  ``check_``, ``_check_``, ``as_`` or ``_as_``, or a function of
+  ``_validation.py`` (within that module, or imported from it, or as
+  ``check.<name>`` where ``check`` is that module): the whole statement, e.g.
+  ``x = check_binary(x, "x")`` or ``w = array(w, "w", shape=(3, 4))``;
   (d) a ``@boundary(...)`` decorator, the line(s) naming an entry point's checks.
   The same rules hold in every module, ``_validation.py`` included.
 - **functions entered by the tied L1 step**: ``sys.setprofile`` records every
@@ -87,7 +89,28 @@ def _call_name(node) -> str:
     return ""
 
 
-def _checking_lines(tree) -> set[int]:
+def _validation_names(tree, path: Path, checks: set[str]) -> set[str]:
+    """The names under which this module calls the functions of ``_validation.py`` (``checks``)."""
+    if path.name == "_validation.py":
+        return set(checks)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("_validation"):
+            names.update(alias.asname or alias.name for alias in node.names if alias.name in checks)
+    return names
+
+
+def _is_check_call(sub, own: set[str], checks: set[str]) -> bool:
+    """A call of a ``check_``/``as_`` function, or of a function of ``_validation.py``."""
+    if not isinstance(sub, ast.Call):
+        return False
+    name, func = _call_name(sub), sub.func
+    via_module = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "check"
+    return (name.startswith(_CHECK_PREFIXES) or (isinstance(func, ast.Name) and name in own)
+            or (via_module and name in checks))
+
+
+def _checking_lines(tree, own: set[str] = frozenset(), checks: set[str] = frozenset()) -> set[int]:
     lines = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise):
@@ -103,8 +126,7 @@ def _checking_lines(tree) -> set[int]:
         elif isinstance(node, ast.stmt) and not isinstance(
                 node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While,
                        ast.With, ast.Try)):
-            if any(isinstance(sub, ast.Call) and _call_name(sub).startswith(_CHECK_PREFIXES)
-                   for sub in ast.walk(node)):
+            if any(_is_check_call(sub, own, checks) for sub in ast.walk(node)):
                 lines.update(range(node.lineno, node.end_lineno + 1))
     return lines
 
@@ -116,10 +138,14 @@ class ModuleLines:
         self.path = path
         self.source = path.read_text()
         self.tree = ast.parse(self.source)
+        validation = path.parent / "_validation.py"
+        checks = {n.name for n in ast.parse(validation.read_text()).body if isinstance(n, ast.FunctionDef)} \
+            if validation.exists() else set()
+        own = _validation_names(self.tree, path, checks)
         self.total = len(self.source.splitlines())
         self.doc = _docstring_lines(self.tree)
         self.code = _token_lines(self.source) - self.doc
-        self.checking = _checking_lines(self.tree) & self.code
+        self.checking = _checking_lines(self.tree, own, checks) & self.code
         self.raises = sum(isinstance(n, ast.Raise) for n in ast.walk(self.tree))
 
     def span(self, first: int, last: int) -> tuple[int, int]:

@@ -71,9 +71,11 @@ def categorical_delta(onehot, a):
 
 
 # ------------------------------------------------------------------ both
-def linear_grad(delta, u):
+def linear_grad(delta, u, transposed=False):
     r"""The gradients :math:`\delta\, u^\top` (for :math:`W`) and :math:`\delta` (for :math:`b`), summed over the batch.
 
-    ``delta`` of shape (B, d_out), ``u`` of shape (B, d_in): returns (d_out, d_in) and (d_out,).
+    ``delta`` of shape (B, d_out), ``u`` of shape (B, d_in): returns (d_out, d_in) and (d_out,). A layer
+    that applies a stored matrix transposed, :math:`a = W^\top u + c` (the generator's), gets ``transposed``:
+    the stored matrix's gradient :math:`u\,\delta^\top`, of shape (d_in, d_out).
     """
-    return delta.T @ u, delta.sum(axis=0)
+    return (u.T @ delta if transposed else delta.T @ u), delta.sum(axis=0)

@@ -32,7 +32,8 @@ import numpy as np
 from . import _validation as check
 from ._validation import boundary
 from .forward import forward_logits
-from .layers import bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob, categorical_sample
+from .layers import (bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob, categorical_sample,
+                     linear_grad)
 from .numerics import logsumexp, sigmoid, softmax
 
 __all__ = ["NORMALISE", "l0_value_and_grad", "l1_step_grads", "l2_step_grads", "rws_step_grads",
@@ -54,13 +55,10 @@ def _categorical(y, a, scale):
 
 
 def _add_layer_grads(grads, keys, delta, u, transposed=False):
-    """Add dW = delta u^T and db = delta (summed over the batch) to ``grads[keys]``.
-
-    A generator layer applies :math:`(W^k)^\\top`, so its matrix gets the transpose, :math:`u\\,\\delta^\\top`.
-    """
-    w, b = keys
-    grads[w] += u.T @ delta if transposed else delta.T @ u
-    grads[b] += delta.sum(axis=0)
+    """Add :func:`refimpl.layers.linear_grad` of a layer (dW, db, summed over the batch) to ``grads[keys]``."""
+    dw, db = linear_grad(delta, u, transposed)
+    grads[keys[0]] += dw
+    grads[keys[1]] += db
 
 
 def _zeros(pair):

@@ -51,6 +51,22 @@ def test_m1_local_gradients_match_central_differences():
         assert_allclose(gb, num["b"], atol=1e-8)
 
 
+def test_m9_transposed_layer_gradient_matches_central_differences():
+    """A layer a = V^T u + c applying its stored matrix V transposed (the generator's) gets u delta^T for V."""
+    rng = np.random.default_rng(4)
+    u, t = (rng.random((4, 3)) < 0.5).astype(float), (rng.random((4, 2)) < 0.5).astype(float)
+    params = {"V": rng.standard_normal((3, 2)), "c": rng.standard_normal(2)}
+
+    def f():
+        return float(layers.bernoulli_log_prob(t, u @ params["V"] + params["c"]).sum())
+
+    num = central_differences(f, params)
+    gv, gc = layers.linear_grad(layers.bernoulli_delta(t, u @ params["V"] + params["c"]), u, transposed=True)
+    assert gv.shape == params["V"].shape
+    assert_allclose(gv, num["V"], atol=1e-8)
+    assert_allclose(gc, num["c"], atol=1e-8)
+
+
 def test_m1_samples_follow_sigma_and_softmax():
     """Frequencies of 200,000 draws match sigma(a) and softmax(a) within 5 standard errors."""
     rng = np.random.default_rng(3)
