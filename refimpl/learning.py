@@ -32,8 +32,14 @@ import numpy as np
 from . import _validation as check
 from ._validation import boundary
 from .forward import forward_logits
-from .layers import (bernoulli_delta, bernoulli_log_prob, categorical_delta, categorical_log_prob, categorical_sample,
-                     linear_grad)
+from .layers import (
+    bernoulli_delta,
+    bernoulli_log_prob,
+    categorical_delta,
+    categorical_log_prob,
+    categorical_sample,
+    linear_grad,
+)
 from .numerics import logsumexp, sigmoid, softmax
 
 __all__ = ["NORMALISE", "l0_value_and_grad", "l1_step_grads", "l2_step_grads", "rws_step_grads",
