@@ -441,6 +441,9 @@ MAX_LAYER_BITS = 24
 #: Largest :math:`d_k + d_{k+1}` of one recursion step: :math:`2^{34} \approx 1.7\cdot 10^{10}` terms,
 #: seconds to minutes.
 MAX_PAIR_BITS = 34
+#: Largest :math:`d_k + d_{k+1}` of one step of ``backend="numpy"``, which forms the whole table of
+#: :math:`2^{d_k + d_{k+1}}` transition probabilities (2**22 float64 = 32 MiB).
+MAX_NUMPY_PAIR_BITS = 22
 #: Largest number of jointly enumerated bits (hidden units plus output) in brute-force enumeration.
 MAX_BRUTE_FORCE_BITS = 22
 BACKENDS = ("numba", "numpy")
@@ -479,6 +482,13 @@ def check_exact_args(net, x0, backend, include_output):
                 f"one step of the exact recursion from layer {k} to layer {k + 1} sums 2**(d_{k} + d_{k + 1}) "
                 f"= 2**{sizes[k] + sizes[k + 1]} terms; d_{k} + d_{k + 1} must be <= MAX_PAIR_BITS = "
                 f"{MAX_PAIR_BITS} to finish in reasonable time; got d_{k} = {sizes[k]}, d_{k + 1} = {sizes[k + 1]}.")
+    for k in range(1, n if backend == "numpy" else 1):
+        if sizes[k] + sizes[k + 1] > MAX_NUMPY_PAIR_BITS:
+            raise ValueError(
+                f"backend='numpy' forms the whole table of 2**(d_{k} + d_{k + 1}) = 2**{sizes[k] + sizes[k + 1]} "
+                f"transition probabilities from layer {k} to layer {k + 1}; d_{k} + d_{k + 1} must be <= "
+                f"MAX_NUMPY_PAIR_BITS = {MAX_NUMPY_PAIR_BITS} for it. Use backend='numba' (the default), "
+                "which never stores the table.")
     weights = [np.ascontiguousarray(w, dtype=np.float64) for w in net.weights]
     biases = [np.ascontiguousarray(b, dtype=np.float64) for b in net.biases]
     return x, single, weights, biases, backend

@@ -3,8 +3,9 @@ r"""Exact inference in a sigmoid belief network: brute force and the layer recur
 :func:`brute_force_marginals` enumerates every joint configuration (tiny networks only);
 :func:`exact_marginals` and :func:`layer_state_distributions` run the recursion over whole-layer states, at cost
 :math:`\sum_k 2^{d_k + d_{k+1}}` instead of :math:`2^{\sum_k d_k}`. State ``s`` of a layer is the binary number
-:math:`s = \sum_i x_i 2^i` (class ``c`` at a categorical top). The step :func:`layer_step` has a Numba twin,
-:func:`refimpl.kernels.layer_step`; ``backend="numpy" | "numba"`` chooses one.
+:math:`s = \sum_i x_i 2^i` (class ``c`` at a categorical top). ``backend="numpy"`` runs the steps written
+here, :func:`layer_step` and :func:`output_step`, which form whole tables (up to :data:`MAX_NUMPY_PAIR_BITS`);
+``backend="numba"`` (the default) runs their fast forms of :mod:`refimpl.kernels`, which never store a table.
 """
 
 from __future__ import annotations
@@ -12,29 +13,29 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from ._validation import MAX_BRUTE_FORCE_BITS, MAX_LAYER_BITS, MAX_PAIR_BITS, check_brute_force_args, check_exact_args
+from ._validation import (
+    MAX_BRUTE_FORCE_BITS,
+    MAX_LAYER_BITS,
+    MAX_NUMPY_PAIR_BITS,
+    MAX_PAIR_BITS,
+    check_brute_force_args,
+    check_exact_args,
+)
 from .numerics import log_sigmoid, sigmoid, softmax
 from .sbn import SigmoidBeliefNet, binary_states  # noqa: F401 (SigmoidBeliefNet: the examples)
 
 __all__ = [
     "MAX_BRUTE_FORCE_BITS",
     "MAX_LAYER_BITS",
+    "MAX_NUMPY_PAIR_BITS",
     "MAX_PAIR_BITS",
     "brute_force_marginals",
     "exact_marginals",
     "layer_state_distributions",
 ]
 
-_CHUNK = 1 << 20  # entries per temporary block in the NumPy code (8 MiB of float64)
-
 
 # --------------------------------------------------------------------------- helpers
-def _blocks(n: int, size: int):
-    """``(start, stop)`` pairs covering ``range(n)`` in blocks of at most ``size``."""
-    size = max(1, size)
-    return [(i, min(i + size, n)) for i in range(0, n, size)]
-
-
 def _product_distribution(logits: np.ndarray) -> np.ndarray:
     r"""Distribution (B, 2**d) over the states of ``d`` independent Bernoulli units with ``logits`` (B, d)."""
     on, off = sigmoid(logits), sigmoid(-logits)  # sigma(-a), not 1 - sigma(a): exact for tiny probabilities
@@ -50,41 +51,31 @@ def _unit_marginals(p: np.ndarray, d: int) -> np.ndarray:
     return np.stack([p.reshape(B, 2 ** (d - 1 - i), 2, 2**i)[:, :, 1, :].sum(axis=(1, 2)) for i in range(d)], axis=1)
 
 
-def _output_step(p_prev: np.ndarray, weight: np.ndarray, bias: np.ndarray, categorical: bool) -> np.ndarray:
-    r"""Marginals of the last layer, :math:`\sum_s p(s)\,\sigma(W s + b)` (softmax if categorical), no state table."""
-    d_prev = weight.shape[1]
-    out = np.zeros((p_prev.shape[0], weight.shape[0]))
-    for start, stop in _blocks(2**d_prev, _CHUNK // max(weight.shape[0], d_prev)):
-        a = binary_states(d_prev, start, stop) @ weight.T + bias
-        out += p_prev[:, start:stop] @ (softmax(a) if categorical else sigmoid(a))
-    return out
-
-
-# --------------------------------------------------------------------------- the hot loop
+# --------------------------------------------------------------------------- one step of the recursion
 def layer_step(p_prev, weight, bias):
     r"""One step of the layer recursion: ``p_prev`` (B, 2**d_k) to :math:`q(x^{k+1} \mid x^0)`, (B, 2**d_{k+1}).
 
-    ``weight`` (d_{k+1}, d_k), ``bias`` (d_{k+1},); :math:`\log q(t \mid s)` is a sum of log-sigmoids, formed by blocks.
+    ``weight`` (d_{k+1}, d_k), ``bias`` (d_{k+1},); :math:`\log q(t \mid s)` is a sum of log-sigmoids.
 
     Equation: M4
 
     .. math:: q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k)
     """
     d_next, d_prev = weight.shape
-    n_prev, n_next = 2**d_prev, 2**d_next
-    out = np.zeros((p_prev.shape[0], n_next))
-    t_blocks = _blocks(n_next, _CHUNK // d_next)
-    for s0, s1 in _blocks(n_prev, max(1, _CHUNK // min(n_next, _CHUNK))):
-        a = binary_states(d_prev, s0, s1) @ weight.T + bias  # (S, d_{k+1}) logits a(s)
-        log_on, log_off = log_sigmoid(a), log_sigmoid(-a)
-        for t0, t1 in t_blocks:
-            t = binary_states(d_next, t0, t1)  # (T, d_{k+1})
-            log_q = log_on @ t.T + log_off @ (1.0 - t).T  # (S, T): log q(t | s)
-            out[:, t0:t1] += p_prev[:, s0:s1] @ np.exp(log_q)
-    return out
+    s, t = binary_states(d_prev), binary_states(d_next)  # unit i of state s is bit i of s
+    a = s @ weight.T + bias  # logits a(s), (2**d_k, d_{k+1})
+    log_q = log_sigmoid(a) @ t.T + log_sigmoid(-a) @ (1.0 - t).T  # log q(t | s), (2**d_k, 2**d_{k+1})
+    return p_prev @ np.exp(log_q)
 
 
-_STEPS = {"numpy": layer_step, "numba": kernels.layer_step_threads}  # the one place the fast form is chosen
+def output_step(p_prev, weight, bias, categorical):
+    r"""The last layer's marginals :math:`\sum_s p(s)\,\sigma(W s + b)` (softmax if ``categorical``), no table."""
+    a = binary_states(weight.shape[1]) @ weight.T + bias  # logits a(s), (2**d_k, d_{k+1})
+    return p_prev @ (softmax(a) if categorical else sigmoid(a))
+
+
+#: The one place a backend is chosen: the steps written above, or their fast forms.
+_STEPS = {"numpy": (layer_step, output_step), "numba": (kernels.layer_step_threads, kernels.output_step_blocks)}
 
 
 # --------------------------------------------------------------------------- public functions
@@ -99,12 +90,12 @@ def layer_state_distributions(net, x0, backend: str = "numba"):
     .. math:: q(x^{k+1} \mid x^0) = \sum_{x^k} q(x^k \mid x^0)\, q(x^{k+1} \mid x^k)
     """
     x, single, weights, biases, backend = check_exact_args(net, x0, backend, include_output=True)
-    step = _STEPS[backend]
+    step, last_step = _STEPS[backend]
     a1 = x @ weights[0].T + biases[0]
     dists = [softmax(a1) if net.is_categorical(1) else _product_distribution(a1)]
     for k in range(1, net.n_layers):
         if net.is_categorical(k + 1):
-            dists.append(_output_step(dists[-1], weights[k], biases[k], categorical=True))
+            dists.append(last_step(dists[-1], weights[k], biases[k], categorical=True))
         else:
             dists.append(step(dists[-1], weights[k], biases[k]))
     return [d[0] for d in dists] if single else dists
@@ -127,7 +118,7 @@ def exact_marginals(net, x0, backend: str = "numba"):
     [[0.5, 0.5], [0.8109]]
     """
     x, single, weights, biases, backend = check_exact_args(net, x0, backend, include_output=False)
-    step, n = _STEPS[backend], net.n_layers
+    (step, last_step), n = _STEPS[backend], net.n_layers
     a1 = x @ weights[0].T + biases[0]
     if n == 1:
         marg = [softmax(a1) if net.is_categorical(1) else sigmoid(a1)]
@@ -137,7 +128,7 @@ def exact_marginals(net, x0, backend: str = "numba"):
         for k in range(1, n - 1):
             p = step(p, weights[k], biases[k])
             marg.append(_unit_marginals(p, net.sizes[k + 1]))
-        marg.append(_output_step(p, weights[n - 1], biases[n - 1], net.is_categorical(n)))
+        marg.append(last_step(p, weights[n - 1], biases[n - 1], net.is_categorical(n)))
     return [m[0] for m in marg] if single else marg
 
 

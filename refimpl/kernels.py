@@ -11,12 +11,14 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .numerics import logsumexp, softmax, softplus
+from .numerics import logsumexp, sigmoid, softmax, softplus
+from .sbn import binary_states
 
 # --- inference kernels ---
-# The fast form of one step of the layer recursion M4 (refimpl.exact.layer_step), chosen by
-# ``backend="numba"`` in refimpl.exact; tests/test_exact.py::test_m4_numba_step_equals_numpy_step
-# holds the two equal.
+# The fast forms of the two steps of the layer recursion M4 (refimpl.exact.layer_step and
+# refimpl.exact.output_step), chosen by ``backend="numba"`` in refimpl.exact;
+# tests/test_exact.py::test_m4_numba_step_equals_numpy_step and
+# ::test_m4_output_step_blocks_equal_output_step hold them equal.
 
 
 @njit(cache=True, parallel=True)
@@ -105,6 +107,24 @@ def _double(f, size, a):  # pragma: no cover - compiled
 def layer_step_threads(p_prev, weight, bias):
     """:func:`layer_step` with one block of states per Numba thread: what ``backend="numba"`` runs."""
     return layer_step(p_prev, weight, bias, get_num_threads())
+
+
+#: entries per temporary block of :func:`output_step_blocks` (8 MiB of float64)
+OUTPUT_BLOCK = 1 << 20
+
+
+def output_step_blocks(p_prev, weight, bias, categorical, block=OUTPUT_BLOCK):
+    """:func:`refimpl.exact.output_step` over blocks of the states ``s``, so that no temporary holds more than
+    about ``block`` entries: what ``backend="numba"`` runs for the last layer. Held equal to it by
+    tests/test_exact.py::test_m4_output_step_blocks_equal_output_step."""
+    d_prev = weight.shape[1]
+    rows = max(1, block // max(weight.shape[0], d_prev))
+    out = np.zeros((p_prev.shape[0], weight.shape[0]))
+    for start in range(0, 2**d_prev, rows):
+        stop = min(start + rows, 2**d_prev)
+        a = binary_states(d_prev, start, stop) @ weight.T + bias
+        out += p_prev[:, start:stop] @ (softmax(a) if categorical else sigmoid(a))
+    return out
 
 
 # --- learning and evaluation kernels ---

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from refimpl import kernels
 from refimpl.exact import (
     MAX_BRUTE_FORCE_BITS,
     MAX_LAYER_BITS,
@@ -22,6 +23,7 @@ from refimpl.exact import (
     exact_marginals,
     layer_state_distributions,
     layer_step,
+    output_step,
 )
 from refimpl.kernels import layer_step as layer_step_numba
 from refimpl.sbn import SigmoidBeliefNet
@@ -177,7 +179,7 @@ def test_m4_batch_rows_equal_single_inputs(backend):
 @pytest.mark.parametrize("d_prev, d_next", [(1, 1), (3, 5), (6, 4), (7, 8)])
 @pytest.mark.parametrize("n_blocks", [1, 2, 3])
 def test_m4_numba_step_equals_numpy_step(d_prev, d_next, scale, n_blocks):
-    """The Numba recursion step equals its NumPy twin to 1e-12, for any number of parallel blocks and weights +-50."""
+    """The Numba recursion step equals the NumPy step to 1e-12, for any number of parallel blocks and weights +-50."""
     rng = np.random.default_rng(d_prev * 10 + d_next)
     p = rng.random((3, 2**d_prev))
     p[1, ::2] = 0.0  # rows with exact zeros exercise the skip path
@@ -188,6 +190,30 @@ def test_m4_numba_step_equals_numpy_step(d_prev, d_next, scale, n_blocks):
     want = layer_step(p, weight, bias)
     assert_allclose(got, want, rtol=0, atol=1e-12)
     assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+@pytest.mark.parametrize("block", [1, 7, 1 << 20])
+def test_m4_output_step_blocks_equal_output_step(categorical, block):
+    """The last layer's step over blocks of states (any block size) equals the one-table form, and a second formula."""
+    rng = np.random.default_rng(11)
+    p = rng.random((3, 2**5))
+    p /= p.sum(axis=1, keepdims=True)
+    weight, bias = 3.0 * rng.standard_normal((4, 5)), rng.standard_normal(4)
+    got = kernels.output_step_blocks(p, weight, bias, categorical, block=block)
+    assert_allclose(got, output_step(p, weight, bias, categorical), rtol=0, atol=1e-14)
+    a = np.array([[(s >> i) & 1 for i in range(5)] for s in range(32)], dtype=float) @ weight.T + bias
+    by_state = np.exp(a) / np.exp(a).sum(axis=1, keepdims=True) if categorical else 1.0 / (1.0 + np.exp(-a))
+    assert_allclose(got, p @ by_state, rtol=0, atol=1e-14)
+
+
+def test_m4_numpy_backend_refuses_a_step_wider_than_its_table_limit():
+    """backend="numpy" forms whole tables: a step beyond MAX_NUMPY_PAIR_BITS is refused by name; numba runs it."""
+    net = _net([2, 12, 11, 2], "bernoulli", 0)
+    with pytest.raises(ValueError, match=r"backend='numpy' .* d_1 \+ d_2 must be <= MAX_NUMPY_PAIR_BITS = 22"):
+        exact_marginals(net, np.zeros(2), backend="numpy")
+    marg = exact_marginals(net, np.zeros(2), backend="numba")
+    assert [m.shape for m in marg] == [(12,), (11,), (2,)] and np.all((marg[1] >= 0) & (marg[1] <= 1))
 
 
 @pytest.mark.parametrize("output", ["bernoulli", "categorical"])

@@ -259,14 +259,15 @@ plt.show()
 # %% [markdown]
 # ### The recursion computes the same marginals
 #
-# The recursion, one layer at a time (`backend="numba"` runs a compiled kernel of the same step,
-# `backend="numpy"` the readable one):
+# The recursion, one layer at a time. `backend="numpy"` runs the steps as written in `refimpl.exact`, each
+# forming its whole table of $2^{d_k + d_{k+1}}$ transition probabilities (so $d_k + d_{k+1} \le 22$);
+# `backend="numba"`, the default, runs compiled kernels of the same steps (`refimpl.kernels`) that never store it:
 
 # %%
 show_source(refimpl.exact_marginals)
 
 # %%
-recursion = exact_marginals(net, x0)  # backend="numba"; backend="numpy" runs the readable twin
+recursion = exact_marginals(net, x0)  # backend="numba"; backend="numpy" runs the steps as written
 for k, (r, b) in enumerate(zip(recursion, brute, strict=True), start=1):
     print(f"layer {k}: recursion {np.round(r, 4)}, max |recursion - brute force| = {np.max(np.abs(r - b)):.1e}")
 
@@ -274,7 +275,7 @@ for k, (r, b) in enumerate(zip(recursion, brute, strict=True), start=1):
 gap = max(np.max(np.abs(r - b)) for r, b in zip(recursion, brute, strict=True))
 twin = exact_marginals(net, x0, backend="numpy")
 gap_twin = max(np.max(np.abs(r - t)) for r, t in zip(recursion, twin, strict=True))
-print(f"max |recursion - brute force| = {gap:.1e}, max |numba - numpy twin| = {gap_twin:.1e}")
+print(f"max |recursion - brute force| = {gap:.1e}, max |numba - numpy steps| = {gap_twin:.1e}")
 assert gap < 1e-12 and gap_twin < 1e-12
 
 # %% [markdown]

@@ -341,7 +341,7 @@ err = {"mean": np.zeros(len(SCALES)), "probit": np.zeros(len(SCALES))}
 for base, xb in bases:
     for i, s_ in enumerate(SCALES):
         nn_ = SigmoidBeliefNet([s_ * w for w in base.weights], [s_ * b for b in base.biases], output=base.output)
-        ex = exact_marginals(nn_, xb, backend="numpy")   # tiny layers: the NumPy twin has less call overhead
+        ex = exact_marginals(nn_, xb, backend="numpy")   # tiny layers: the NumPy steps have less call overhead
         for method, e_ in err.items():
             e_[i] += np.mean(np.abs(np.concatenate(forward_marginals(nn_, xb, method=method)[1:])
                                     - np.concatenate(ex[1:]))) / N_NETS
