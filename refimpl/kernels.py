@@ -127,6 +127,25 @@ def output_step_blocks(p_prev, weight, bias, categorical, block=OUTPUT_BLOCK):
     return out
 
 
+def moments_in_blocks(moments, net, x, n_samples, rng, rao_blackwell, block):
+    """:func:`refimpl.montecarlo.sample_moments` of ``n_samples`` drawn in blocks of at most ``block`` samples
+    (``moments`` is that function), combined block by block by Chan et al.'s parallel update, which avoids the
+    cancellation of :math:`\\sum v^2 - S \\bar v^2`. Held equal to one pass over the same values by
+    tests/test_montecarlo.py::test_m4_moments_in_blocks_equal_one_pass."""
+    total, out = 0, None
+    while total < n_samples:
+        m = min(block, n_samples - total)
+        chunk = moments(net, x, m, rng, rao_blackwell)
+        if out is None:
+            out = chunk
+        else:
+            n = total + m
+            out = [(mean + (c_mean - mean) * (m / n), m2 + c_m2 + (c_mean - mean) ** 2 * (total * m / n))
+                   for (mean, m2), (c_mean, c_m2) in zip(out, chunk, strict=True)]
+        total += m
+    return out
+
+
 # --- learning and evaluation kernels ---
 # The fast form of the importance-sampled log-likelihood (refimpl.evaluation.importance_log_likelihood)
 # and of the Monte Carlo class posterior (refimpl.evaluation.mc_class_probs), chosen there by

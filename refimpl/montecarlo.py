@@ -8,13 +8,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_mc_args
 from .numerics import sigmoid, softmax
 
-__all__ = ["mc_marginals"]
+__all__ = ["MAX_ELEMENTS", "mc_marginals", "sample_moments"]
 
-# Samples are drawn in chunks so that one chunk holds at most this many numbers per layer.
-_CHUNK_ELEMENTS = 1 << 22
+#: Numbers per layer drawn at once; more samples come in blocks (:func:`refimpl.kernels.moments_in_blocks`).
+MAX_ELEMENTS = 1 << 22
+
+
+def sample_moments(net, x, n_samples: int, rng, rao_blackwell: bool = False):
+    r"""Per layer ``k``, the mean and the sum of squared deviations, each (B, d_k), over ``n_samples`` values:
+    the sampled states :math:`x^k_s`, or with ``rao_blackwell`` :math:`\sigma(W^k x^{k-1}_s + b^k)` (M5)."""
+    layers, prev, moments = net.sample(x, n_samples, rng), np.broadcast_to(x, (n_samples,) + x.shape), []
+    for k, layer in enumerate(layers, start=1):
+        if rao_blackwell:
+            a = net.logits(k, prev).astype(np.float64)
+            value = softmax(a) if net.is_categorical(k) else sigmoid(a)
+        else:
+            value = layer.astype(np.float64)
+        mean = value.mean(axis=0)
+        moments.append((mean, ((value - mean) ** 2).sum(axis=0)))
+        prev = layer
+    return moments
 
 
 def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, return_stderr: bool = False):
@@ -37,31 +54,12 @@ def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, retu
     array([0.5])
     """
     x, single, n_samples, rng = check_mc_args(net, x0, n_samples, rng, return_stderr)
-    widest = max(net.sizes)
-    chunk = max(1, min(n_samples, _CHUNK_ELEMENTS // (x.shape[0] * widest)))
-    # Running mean and sum of squared deviations, combined chunk by chunk (Chan et al.'s
-    # parallel update), which avoids the cancellation of sum(v^2) - S mean^2.
-    means = [np.zeros((x.shape[0], d)) for d in net.sizes[1:]]
-    m2s = [np.zeros((x.shape[0], d)) for d in net.sizes[1:]]
-    done = 0
-    while done < n_samples:
-        m = min(chunk, n_samples - done)
-        layers = net.sample(x, m, rng)  # each (m, B, d_k)
-        prev = np.broadcast_to(x, (m,) + x.shape)
-        total = done + m
-        for k in range(1, net.n_layers + 1):
-            if rao_blackwell:
-                a = net.logits(k, prev).astype(np.float64)
-                value = softmax(a) if net.is_categorical(k) else sigmoid(a)
-            else:
-                value = layers[k - 1].astype(np.float64)
-            chunk_mean = value.mean(axis=0)
-            chunk_m2 = ((value - chunk_mean) ** 2).sum(axis=0)
-            delta = chunk_mean - means[k - 1]
-            means[k - 1] = means[k - 1] + delta * (m / total)
-            m2s[k - 1] = m2s[k - 1] + chunk_m2 + delta * delta * (done * m / total)
-            prev = layers[k - 1]
-        done = total
+    block = max(1, MAX_ELEMENTS // (x.shape[0] * max(net.sizes)))
+    if n_samples <= block:
+        moments = sample_moments(net, x, n_samples, rng, rao_blackwell)
+    else:  # the one place the blocks are chosen: too many samples to hold at once
+        moments = kernels.moments_in_blocks(sample_moments, net, x, n_samples, rng, rao_blackwell, block)
+    means, m2s = [mean for mean, _ in moments], [m2 for _, m2 in moments]
     mu = [mean[0] for mean in means] if single else means
     if not return_stderr:
         return mu

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from refimpl import kernels, montecarlo
 from refimpl.montecarlo import mc_marginals
 from refimpl.sbn import SigmoidBeliefNet
 
@@ -169,3 +170,31 @@ def test_mc_marginals_rejects_bad_arguments(net, kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         mc_marginals(net, **args)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_m4_moments_in_blocks_equal_one_pass(block):
+    """Block-by-block means and squared deviations (Chan's update) equal numpy's over all the values at once."""
+    values = np.random.default_rng(8).standard_normal((500, 2, 3)) * 1e3 + 1e6  # large mean: cancellation-prone
+    drawn = []
+
+    def moments(net, x, m, rng, rao_blackwell):  # the next m values, as sample_moments would return them
+        v = values[sum(drawn):sum(drawn) + m]
+        drawn.append(m)
+        return [(v.mean(axis=0), ((v - v.mean(axis=0)) ** 2).sum(axis=0))]
+
+    [(mean, m2)] = kernels.moments_in_blocks(moments, None, None, len(values), None, False, block)
+    assert sum(drawn) == len(values) and max(drawn) <= block
+    assert_allclose(mean, values.mean(axis=0), rtol=1e-14)
+    assert_allclose(m2, values.var(axis=0) * len(values), rtol=1e-9)
+
+
+def test_m4_mc_in_blocks_within_standard_errors_of_exact(monkeypatch):
+    """With room for only 50 samples at once, 20,000 samples come in blocks and still land within 4 standard errors."""
+    net = SigmoidBeliefNet.random([4, 3, 2], np.random.default_rng(9), scale=1.5)
+    monkeypatch.setattr(montecarlo, "MAX_ELEMENTS", 50 * max(net.sizes))
+    x0 = np.array([1.0, 0.0, 1.0, 1.0])
+    mu, se = mc_marginals(net, x0, 20_000, np.random.default_rng(10), return_stderr=True)
+    for m, s, e in zip(mu, se, _exact_marginals(net, x0), strict=True):
+        assert np.all(np.abs(m - e) <= 4 * s)
+
