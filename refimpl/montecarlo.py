@@ -20,7 +20,10 @@ MAX_ELEMENTS = 1 << 22
 
 def sample_moments(net, x, n_samples: int, rng, rao_blackwell: bool = False):
     r"""Per layer ``k``, the mean and the sum of squared deviations, each (B, d_k), over ``n_samples`` values:
-    the sampled states :math:`x^k_s`, or with ``rao_blackwell`` :math:`\sigma(W^k x^{k-1}_s + b^k)` (M5)."""
+    the sampled states :math:`x^k_s`, or with ``rao_blackwell`` :math:`\sigma(W^k x^{k-1}_s + b^k)` (M5).
+
+    Equation: M4, M5
+    """
     layers, prev, moments = net.sample(x, n_samples, rng), np.broadcast_to(x, (n_samples,) + x.shape), []
     for k, layer in enumerate(layers, start=1):
         if rao_blackwell:

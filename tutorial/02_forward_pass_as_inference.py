@@ -424,7 +424,12 @@ assert min(depth_err["mean"][1:]) > 1e-3     # from layer 2 on the approximation
 # $\sqrt{\mu(1-\mu)/S}$, falling as $1/\sqrt{S}$. Averaging $\sigma(W^k x^{k-1}_s + b^k)$ over
 # the sampled parents instead (M5 applied to samples: Rao-Blackwellisation) is unbiased
 # too and of lower variance, and exact at layer 1. Either way, one more decimal digit costs
-# a hundred times more samples, while the forward pass costs one evaluation.
+# a hundred times more samples, while the forward pass costs one evaluation. The samples are drawn
+# at once when they fit (`refimpl.montecarlo.MAX_ELEMENTS` numbers per layer), else in blocks whose
+# means are combined exactly (`refimpl.kernels.moments_in_blocks`).
+
+# %%
+show_source(refimpl.montecarlo.sample_moments)
 
 # %%
 show_source(refimpl.mc_marginals)
