@@ -356,7 +356,7 @@ def check_net_params(args):
 
 
 def check_one_hot_args(args):
-    """The ``y`` (as int64, any shape), ``n_classes`` and ``dtype`` of :func:`refimpl.sbn.one_hot`, checked."""
+    """The ``y`` (as int64, any shape), ``n_classes`` and ``dtype`` of :func:`refimpl.layers.one_hot`, checked."""
     n_classes = check_positive_int(args["n_classes"], "n_classes")
     y = np.asarray(args["y"])
     if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(y == np.round(y))):

@@ -22,7 +22,7 @@ from ._validation import (
     check_exact_args,
 )
 from .numerics import log_sigmoid, sigmoid, softmax
-from .sbn import SigmoidBeliefNet, binary_states  # noqa: F401 (SigmoidBeliefNet: the examples)
+from .sbn import SigmoidBeliefNet, binary_states, one_hot  # noqa: F401 (SigmoidBeliefNet: the examples)
 
 __all__ = [
     "MAX_BRUTE_FORCE_BITS",
@@ -151,7 +151,7 @@ def brute_force_marginals(net, x0):
         shift += sizes[k]
     out_index = c >> shift
     if net.is_categorical(n):
-        layers.append(np.eye(sizes[n])[out_index])
+        layers.append(one_hot(out_index, sizes[n]))
     else:
         layers.append(((out_index[:, None] >> np.arange(sizes[n])) & 1).astype(np.float64))
     p = np.exp(net.log_prob(x, [state[:, None, :] for state in layers]))  # (n_configs, B)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import boundary, check_one_hot_args
 from .numerics import logsumexp, sigmoid, softmax, softplus
 
 __all__ = ["bernoulli_delta", "bernoulli_log_prob", "bernoulli_sample", "categorical_delta",
-           "categorical_log_prob", "categorical_sample", "linear_grad"]
+           "categorical_log_prob", "categorical_sample", "linear_grad", "one_hot"]
 
 
 # ------------------------------------------------------------------ Bernoulli layer (M1)
@@ -45,6 +46,19 @@ def bernoulli_delta(t, a):
 
 
 # ------------------------------------------------------------------ categorical top (M2)
+@boundary(check_one_hot_args)
+def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
+    """One-hot encoding of integer labels ``y`` (any shape) over ``n_classes``, in ``dtype``.
+
+    Examples
+    --------
+    >>> one_hot([2, 0], 3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    return np.eye(n_classes, dtype=dtype)[y]
+
+
 def categorical_log_prob(onehot, a):
     r""":math:`\log q(y \mid u) = a_y - \log \sum_c e^{a_c}` for one-hot ``onehot``, in float64, shape (...,).
 
@@ -62,7 +76,7 @@ def categorical_sample(a, rng, dtype=np.float64):
     p = softmax(a)
     u = rng.random(p.shape[:-1] + (1,))
     y = np.minimum(np.sum(np.cumsum(p, axis=-1) < u, axis=-1), p.shape[-1] - 1)  # min: p may sum to 1 - ulp
-    return np.eye(p.shape[-1], dtype=dtype)[y]
+    return one_hot(y, p.shape[-1], dtype)
 
 
 def categorical_delta(onehot, a):

@@ -39,6 +39,7 @@ from .layers import (
     categorical_log_prob,
     categorical_sample,
     linear_grad,
+    one_hot,
 )
 from .numerics import logsumexp, sigmoid, softmax
 
@@ -56,7 +57,7 @@ def _bernoulli(t, a, scale):
 
 def _categorical(y, a, scale):
     """The categorical top at labels y: per-row log q(y | a) and scale * (onehot(y) - softmax(a)) (refimpl.layers)."""
-    onehot = np.eye(a.shape[-1], dtype=a.dtype)[y]
+    onehot = one_hot(y, a.shape[-1], a.dtype)
     return categorical_log_prob(onehot, a), categorical_delta(onehot, a) * scale
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
-from ._validation import boundary, check_net_params, check_one_hot_args, check_state_range
-from .layers import bernoulli_log_prob, bernoulli_sample, categorical_log_prob, categorical_sample
+from ._validation import boundary, check_net_params, check_state_range
+from .layers import bernoulli_log_prob, bernoulli_sample, categorical_log_prob, categorical_sample, one_hot
 
 __all__ = [
     "SigmoidBeliefNet",
@@ -28,19 +28,6 @@ __all__ = [
     "categorical_log_prob",
     "one_hot",
 ]
-
-
-@boundary(check_one_hot_args)
-def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
-    """One-hot encoding of integer labels ``y`` (any shape) over ``n_classes``, in ``dtype``.
-
-    Examples
-    --------
-    >>> one_hot([2, 0], 3)
-    array([[0., 0., 1.],
-           [1., 0., 0.]])
-    """
-    return np.eye(n_classes, dtype=dtype)[y]
 
 
 @boundary(check_state_range)

@@ -25,8 +25,8 @@ def test_show_source_header_names_file_and_lines():
     """Check that the header gives the file and the line span that inspect reports."""
     lines, start = inspect.getsourcelines(refimpl.one_hot)
     shown = show_source(refimpl.one_hot)
-    assert shown.header == f"refimpl/sbn.py, lines {start}-{start + len(lines) - 1}"
-    assert shown._repr_markdown_().startswith("```python\n# refimpl/sbn.py")
+    assert shown.header == f"refimpl/layers.py, lines {start}-{start + len(lines) - 1}"
+    assert shown._repr_markdown_().startswith("```python\n# refimpl/layers.py")
 
 
 def test_show_source_keeps_docstring_on_request():
