@@ -412,6 +412,7 @@ def check_layer_index(net, k) -> int:
 
 def check_moments_args(args):
     """The ``mu_prev`` (as float64) and ``k`` of :func:`refimpl.forward.preactivation_moments`, checked."""
+    check_net(args["net"])
     k = args["k"] = check_layer_index(args["net"], args["k"])
     d = args["net"].sizes[k - 1]
     args["mu_prev"] = array(args["mu_prev"], "mu_prev", shape=(..., d), low=0, high=1, note=f"for d_{k - 1} = {d}")
@@ -428,6 +429,7 @@ def check_effective_logit_args(args):
 
 def check_parent_distribution_args(args):
     """The ``k``, ``states`` and ``probs`` of :func:`refimpl.forward.marginals_from_parent_distribution`, checked."""
+    check_net(args["net"])
     k = args["k"] = check_layer_index(args["net"], args["k"])
     s = args["states"] = array(args["states"], "states", shape=("S", args["net"].sizes[k - 1]), binary=True)
     p = args["probs"] = array(args["probs"], "probs", shape=(s.shape[0],), low=0, note="to match states")
@@ -513,6 +515,7 @@ def check_brute_force_args(net, x0):
 # ---------------------------------------------------------------- the entry point of refimpl.montecarlo
 def check_mc_args(net, x0, n_samples, rng, return_stderr):
     """The checked ``(x in the net's dtype, single, n_samples, rng)`` of :func:`refimpl.montecarlo.mc_marginals`."""
+    check_net(net)
     n_samples, rng = check_positive_int(n_samples, "n_samples"), check_rng(rng)
     if return_stderr and n_samples < 2:
         raise ValueError(f"n_samples must be >= 2 to estimate a standard error; got {n_samples}.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as check
-from ._validation import MAX_ENUMERATION_BITS, boundary, check_instance, check_positive_int, check_rng
+from ._validation import MAX_ENUMERATION_BITS, boundary, check_instance
 from .coupled import CoupledPair, transposed_generator
 from .numerics import logsumexp
 from .sbn import SigmoidBeliefNet, binary_states
@@ -97,6 +97,8 @@ def log_conditional_table(net, input_states=None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the pair
+@boundary(sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative, tied=check.boolean,
+          output=check.choice(*check.OUTPUTS))
 def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str = "bernoulli"):
     r"""A random recogniser (sizes ``(d_0, ..., d_n)``) and its generator, tied (M9) or with weights of their own.
 
@@ -108,7 +110,6 @@ def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str =
     >>> np.array_equal(gen.weights[0], rec.weights[0].T)
     True
     """
-    rng = check_rng(rng)
     recogniser = SigmoidBeliefNet.random(sizes, rng, scale=scale, output=output)
     sizes = recogniser.sizes
     c = [scale * rng.standard_normal(d) for d in sizes[:-1]]
@@ -254,14 +255,14 @@ def consistency_gap(recogniser, generator) -> float:
 
 def pair_consistency_gap(pair) -> float:
     """:func:`consistency_gap` of a :class:`refimpl.coupled.CoupledPair`'s recogniser and generator."""
-    check_instance(pair, CoupledPair, "pair")
+    check_instance(pair, CoupledPair, "pair")  # not a boundary: stationary_consistency checks the tables' sizes
     return consistency_gap(pair.recogniser, pair.generator)
 
 
+@boundary(sizes=check.layer_sizes, rng=check.rng, n_pairs=check.positive_int, scale=check.nonnegative,
+          tied=check.boolean, output=check.choice(*check.OUTPUTS))
 def gap_samples(sizes, rng, n_pairs: int, scale: float = 1.0, tied: bool = True,
                 output: str = "bernoulli") -> np.ndarray:
     """Consistency gaps (n_pairs,), in nats, of ``n_pairs`` random pairs drawn by :func:`random_pair`."""
-    rng = check_rng(rng)
-    n_pairs = check_positive_int(n_pairs, "n_pairs")
     return np.array([consistency_gap(*random_pair(sizes, rng, scale=scale, tied=tied, output=output))
                      for _ in range(n_pairs)])

@@ -60,7 +60,7 @@ def marginals_from_parent_distribution(net, k: int, states, probs):
     return probs @ (softmax(a) if net.is_categorical(k) else sigmoid(a))
 
 
-@boundary(dtype=check.float_dtype, x0=check.inputs("dtype"), method=check.choice(*check.METHODS))
+@boundary(net=check.net, dtype=check.float_dtype, x0=check.inputs("dtype"), method=check.choice(*check.METHODS))
 def forward_logits(net, x0, method: str = "mean", dtype=np.float64):
     r"""The effective logits :math:`\tilde a^k` of the forward pass, layer by layer (M6 with A2, or M8).
 
@@ -83,7 +83,7 @@ def forward_logits(net, x0, method: str = "mean", dtype=np.float64):
     return logits
 
 
-@boundary(dtype=check.float_dtype, x0=check.inputs("dtype"), method=check.choice(*check.METHODS))
+@boundary(net=check.net, dtype=check.float_dtype, x0=check.inputs("dtype"), method=check.choice(*check.METHODS))
 def forward_marginals(net, x0, method: str = "mean", dtype=np.float64):
     r"""Approximate marginals :math:`\mu^k_i \approx q(x^k_i{=}1 \mid x^0)` by the forward pass (M6, M8).
 
@@ -97,7 +97,7 @@ def forward_marginals(net, x0, method: str = "mean", dtype=np.float64):
     return [softmax(a) if net.is_categorical(k) else sigmoid(a) for k, a in enumerate(logits, start=1)]
 
 
-@boundary(x0=check.inputs(np.float64))
+@boundary(net=check.net, x0=check.inputs(np.float64))
 def mean_pass(net, x0):
     r"""The plain sigmoid DNN forward pass (M6): ``forward_marginals(net, x0, method="mean")``.
 
@@ -108,7 +108,8 @@ def mean_pass(net, x0):
     return forward_marginals(net, x0, method="mean")
 
 
-@boundary(x0=check.inputs(np.float64), layers=check.states(all_layers=True), method=check.choice(*check.METHODS))
+@boundary(net=check.net, x0=check.inputs(np.float64), layers=check.states(all_layers=True),
+          method=check.choice(*check.METHODS))
 def forward_log_prob(net, x0, layers, method: str = "mean"):
     r"""Log-probability of all layers under the factorised forward-pass model :math:`\tilde q` (M7).
 

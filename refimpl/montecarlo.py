@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validation as check
 from . import kernels
-from ._validation import check_mc_args
+from ._validation import boundary, check_mc_args
 from .numerics import sigmoid, softmax
 
 __all__ = ["MAX_ELEMENTS", "mc_marginals", "sample_moments"]
@@ -18,6 +19,7 @@ __all__ = ["MAX_ELEMENTS", "mc_marginals", "sample_moments"]
 MAX_ELEMENTS = 1 << 22
 
 
+@boundary(net=check.net, x=check.images, n_samples=check.positive_int, rng=check.rng, rao_blackwell=check.boolean)
 def sample_moments(net, x, n_samples: int, rng, rao_blackwell: bool = False):
     r"""Per layer ``k``, the mean and the sum of squared deviations, each (B, d_k), over ``n_samples`` values:
     the sampled states :math:`x^k_s`, or with ``rao_blackwell`` :math:`\sigma(W^k x^{k-1}_s + b^k)` (M5).

@@ -1,5 +1,6 @@
 """The boundary of the lesson: each entry point's checks run once, at the outermost call, and inner calls trust."""
 
+import inspect
 import threading
 
 import numpy as np
@@ -92,3 +93,27 @@ def test_boundary_library_entry_point_rejects_bad_input_but_a_step_checks_its_ba
     monkeypatch.setattr(_validation, "as_batch", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
     refimpl.l1_step_grads(pair, x, np.zeros(5, int), np.random.default_rng(2))
     assert calls == ["x"]  # before the boundary: x, then again in sample_hidden, wake, sleep and their hidden states
+
+
+def _entry_points_taking_a_model():
+    """(qualified name, function, argument) of every public lesson function whose first argument is a model."""
+    out = []
+    for module_name in ("consistency", "coupled", "evaluation", "exact", "forward", "learning", "montecarlo", "sbn"):
+        module = getattr(refimpl, module_name)
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if inspect.isfunction(fn):
+                first = next(iter(inspect.signature(fn).parameters), None)
+                if first in ("net", "pair", "recogniser"):
+                    out.append((f"{module_name}.{name}", fn, first))
+    return out
+
+
+@pytest.mark.parametrize("qualname, fn, argument", _entry_points_taking_a_model(),
+                         ids=[q for q, _, _ in _entry_points_taking_a_model()])
+def test_every_entry_point_rejects_a_model_of_the_wrong_type_by_name(qualname, fn, argument):
+    """A string where a network or pair belongs raises TypeError naming the argument, not an AttributeError."""
+    params = inspect.signature(fn).parameters
+    args = ["not a model"] + [None] * sum(p.default is inspect.Parameter.empty for p in list(params.values())[1:])
+    with pytest.raises(TypeError, match=rf"^{argument} must be a refimpl\."):
+        fn(*args)

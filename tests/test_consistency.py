@@ -18,6 +18,7 @@ from refimpl.consistency import (
     MAX_ENUMERATION_BITS,
     consistency_from_tables,
     consistency_gap,
+    gap_samples,
     joint_conditionals,
     log_conditional_table,
     pair_consistency_gap,
@@ -26,7 +27,7 @@ from refimpl.consistency import (
     stationary_consistency,
     stationary_distribution,
 )
-from refimpl.coupled import transposed_generator
+from refimpl.coupled import CoupledPair, transposed_generator
 from refimpl.sbn import SigmoidBeliefNet
 
 
@@ -317,6 +318,21 @@ def test_too_wide_network_is_rejected_with_the_limit():
         consistency_gap(rec, gen)
     with pytest.raises(ValueError, match=f"2\\*\\*{MAX_ENUMERATION_BITS}"):
         rbm_joint(np.zeros((11, 11)), np.zeros(11), np.zeros(11))
+
+
+def test_entry_points_that_call_others_check_what_they_pass_on():
+    """A checked call trusts the calls inside it, so each entry point checks what it hands on itself."""
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="MAX_ENUMERATION_BITS"):  # the pair's tables, checked inside
+        pair_consistency_gap(CoupledPair((21, 2), rng=rng))
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be an integer >= 1; got 0"):
+        random_pair((3, 0), rng)
+    with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
+        gap_samples((3, 2), rng, 2, scale=-1.0)
+    with pytest.raises(ValueError, match=r"output must be one of \['bernoulli', 'categorical'\]"):
+        gap_samples((3, 2), rng, 2, output="gaussian")
+    with pytest.raises(TypeError, match="tied must be a bool"):
+        random_pair((3, 2), rng, tied="yes")
 
 
 def test_bad_pairs_are_rejected():
