@@ -25,7 +25,8 @@ def boundary(*joint, **specs):
     name, those before it already checked) and returns the value the body receives; each of
     ``joint`` checks several arguments at once, ``check(args)``, updating ``args`` in place.
     A call from inside another checked function is trusted as it is (as scikit-learn's nested
-    validation is), so arithmetic is never re-checked on its way down.
+    validation is), so arithmetic is never re-checked on its way down. Hence a checked function
+    checks every argument it hands on to another one (tests/test_boundary.py walks the entry points).
     """
     def decorate(fn):
         signature = inspect.signature(fn)
