@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import array, check_real
 
 __all__ = ["SGD", "Adam"]
 
@@ -24,10 +24,7 @@ def _check_step(params, grads):
             got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
             raise TypeError(f"params[{key!r}] must be a float array (float32 or float64) to be updated in place; "
                             f"got {got}.")
-        if np.shape(grads[key]) != p.shape:
-            raise ValueError(f"grads[{key!r}] must have shape {p.shape}; got {np.shape(grads[key])}.")
-        if not np.all(np.isfinite(grads[key])):
-            raise ValueError(f"grads[{key!r}] must be finite; got an array containing NaN or infinity.")
+        array(grads[key], f"grads[{key!r}]", None, p.shape)  # finite, of the parameter's shape
 
 
 def _rate(value, name):
