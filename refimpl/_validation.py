@@ -316,6 +316,13 @@ def as_real_array(x, name: str) -> np.ndarray:
     return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
 
 
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as bool if it is one (Python's or NumPy's), else raise TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {_describe(value)}.")
+    return bool(value)
+
+
 def check_instance(value, cls, name: str):
     """Return ``value`` if it is a ``cls``, else raise TypeError naming the argument and the class."""
     if not isinstance(value, cls):
@@ -333,7 +340,7 @@ def check_net_params(args):
     Shapes must chain (``weights[k]`` of shape ``(d_{k+1}, d_k)``, ``biases[k]`` of ``(d_{k+1},)``),
     every entry finite; arrays are converted to ``dtype`` and copied if ``copy``.
     """
-    weights, biases, copy = args["weights"], args["biases"], args["copy"]
+    weights, biases, copy = args["weights"], args["biases"], check_bool(args["copy"], "copy")
     output = check_choice(args["output"], "output", OUTPUTS)
     dtype = check_float_dtype(args["dtype"])
     if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
@@ -360,6 +367,8 @@ def check_one_hot_args(args):
     """The ``y`` (as int64, any shape), ``n_classes`` and ``dtype`` of :func:`refimpl.layers.one_hot`, checked."""
     n_classes = check_positive_int(args["n_classes"], "n_classes")
     y = np.asarray(args["y"])
+    if y.dtype.kind not in "iuf":
+        raise TypeError(f"y must be an array of integer class labels; got dtype {y.dtype}.")
     if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(y == np.round(y))):
         raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}.")
     y = y.astype(np.int64)
@@ -372,10 +381,13 @@ def check_state_range(args):
     """The ``d``, ``start`` and ``stop`` of :func:`refimpl.sbn.binary_states` (``stop=None``: ``2**d``), checked."""
     d, start, stop = check_positive_int(args["d"], "d"), args["start"], args["stop"]
     stop = 2**d if stop is None else stop
-    integers = isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer))
+    integers = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in (start, stop))
     if not (integers and 0 <= start <= stop <= 2**d):
         raise ValueError(f"start and stop must be integers with 0 <= start <= stop <= 2**d = {2**d}; "
                          f"got start={start!r}, stop={stop!r}.")
+    if stop - start > 2**MAX_LAYER_BITS:
+        raise ValueError(f"binary_states lists at most 2**MAX_LAYER_BITS = 2**{MAX_LAYER_BITS} states at once; "
+                         f"got {stop - start} (d = {d}): ask for a range with start and stop.")
     args["d"] = d
 
 
@@ -402,13 +414,26 @@ def check_states(net, layers, name: str = "layers", all_layers: bool = False, dt
 METHODS = ("mean", "probit")
 
 
-def check_layer_index(net, k) -> int:
+def check_layer_index(net, k, name: str = "k") -> int:
     """``k`` as an int if it is a layer index ``1..n`` of ``net``."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an integer layer index in 1..{net.n_layers}; got {type(k).__name__}.")
+        raise TypeError(f"{name} must be an integer layer index in 1..{net.n_layers}; got {type(k).__name__}.")
     if not 1 <= k <= net.n_layers:
-        raise ValueError(f"k must be a layer index in 1..{net.n_layers}; got {k}.")
+        raise ValueError(f"{name} must be a layer index in 1..{net.n_layers}; got {k}.")
     return int(k)
+
+
+def layer_index(value, name, args):
+    return check_layer_index(_model(args), value, name)
+
+
+def layer_values(offset, binary=False):
+    """Values ``(..., d_j)`` of layer ``j = k + offset`` (``k``: the argument of that name), in their own dtype."""
+    def spec(value, name, args):
+        j = args["k"] + offset
+        d = _model(args).sizes[j]
+        return array(value, name, None, (..., d), binary=binary, note=f"for d_{j} = {d}")
+    return spec
 
 
 def check_moments_args(args):
@@ -425,7 +450,7 @@ def check_effective_logit_args(args):
     args["method"] = check_choice(args["method"], "method", METHODS)
     args["mean"] = array(args["mean"], "mean")
     if args["method"] == "probit":
-        args["var"] = array(args["var"], "var", low=0)
+        args["var"] = array(args["var"], "var", shape=np.shape(args["mean"]), low=0, note="to match mean")
 
 
 def check_parent_distribution_args(args):
@@ -434,7 +459,7 @@ def check_parent_distribution_args(args):
     k = args["k"] = check_layer_index(args["net"], args["k"])
     s = args["states"] = array(args["states"], "states", shape=("S", args["net"].sizes[k - 1]), binary=True)
     p = args["probs"] = array(args["probs"], "probs", shape=(s.shape[0],), low=0, note="to match states")
-    if p.size and abs(p.sum() - 1.0) > 1e-9:
+    if abs(p.sum() - 1.0) > 1e-9:
         raise ValueError(f"probs must sum to 1; got sum {p.sum():g}.")
 
 
@@ -514,9 +539,9 @@ def check_brute_force_args(net, x0):
 
 
 # ---------------------------------------------------------------- the entry point of refimpl.montecarlo
-def check_mc_args(net, x0, n_samples, rng, return_stderr):
+def check_mc_args(net, x0, n_samples, rng, rao_blackwell, return_stderr):
     """The checked ``(x in the net's dtype, single, n_samples, rng)`` of :func:`refimpl.montecarlo.mc_marginals`."""
-    check_net(net)
+    check_net(net), check_bool(rao_blackwell, "rao_blackwell"), check_bool(return_stderr, "return_stderr")
     n_samples, rng = check_positive_int(n_samples, "n_samples"), check_rng(rng)
     if return_stderr and n_samples < 2:
         raise ValueError(f"n_samples must be >= 2 to estimate a standard error; got {n_samples}.")
@@ -530,8 +555,14 @@ def _spec(check):
     return functools.wraps(check)(lambda value, name, args: check(value, name))
 
 
-rng, positive_int, nonnegative, layer_sizes, float_dtype, net, real_array = map(_spec, (
-    check_rng, check_positive_int, check_nonnegative, check_layer_sizes, check_float_dtype, check_net, as_real_array))
+rng, positive_int, nonnegative, layer_sizes, float_dtype, net, real_array, boolean = map(_spec, (
+    check_rng, check_positive_int, check_nonnegative, check_layer_sizes, check_float_dtype, check_net, as_real_array,
+    check_bool))
+
+
+def binary_array(value, name, args):
+    """An array of 0/1 values, in its own floating dtype (float64 if given as integers or bool)."""
+    return check_binary(as_real_array(value, name), name)
 
 
 def optional(spec):
@@ -598,10 +629,13 @@ def hidden(rows):
     return spec
 
 
-def boolean(value, name, args):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool; got {_describe(value)}.")
-    return bool(value)
+def scale(rows):
+    """A term's weight >= 0: a number, or one per row of ``args[rows]`` as an array (B, 1) in the model's dtype."""
+    def spec(value, name, args):
+        if np.ndim(value) == 0:
+            return check_nonnegative(value, name)
+        return array(value, name, _model(args).dtype, (args[rows].shape[0], 1), low=0, note=f"(one per row of {rows})")
+    return spec
 
 
 def pair_sizes(value, name, args):
@@ -635,8 +669,11 @@ def check_pair_params(args):
 
 def check_transpose_args(args):
     """The ``recogniser`` and ``gen_biases`` ``[c^0..c^{n-1}]`` of :func:`refimpl.coupled.transposed_generator`."""
-    rec = check_net(args["recogniser"], "recogniser")
-    biases, n = list(args["gen_biases"]), rec.n_layers
+    rec, biases = check_net(args["recogniser"], "recogniser"), args["gen_biases"]
+    if isinstance(biases, (str, bytes, np.ndarray)) or not hasattr(biases, "__len__"):
+        raise TypeError(f"gen_biases must be a list of {rec.n_layers} vectors c^0..c^{rec.n_layers - 1}; "
+                        f"got {_describe(biases)}.")
+    biases, n = list(biases), rec.n_layers
     if len(biases) != n:
         raise ValueError(f"gen_biases must hold {n} vectors c^0..c^{n - 1}; got {len(biases)}.")
     args["gen_biases"] = [array(c, f"gen_biases[{k}]", rec.dtype, (rec.sizes[k],), note=f"for c^{k}")
@@ -667,6 +704,8 @@ def nonempty_reduction(args):
 
 def sample_counts(value, name, args):
     """A non-empty list of numbers of samples, each a positive int."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a list of numbers of samples such as [1, 10, 100]; got {_describe(value)}.")
     counts = [check_positive_int(k, f"{name}[{i}]") for i, k in enumerate(value)]
     if not counts:
         raise ValueError(f"{name} must list at least one number of samples; got an empty sequence.")
@@ -675,7 +714,7 @@ def sample_counts(value, name, args):
 
 def check_test_error_args(args):
     """The ``probs`` (N, C) and ``labels`` (N,) of :func:`refimpl.evaluation.test_error`, checked."""
-    probs = args["probs"] = array(args["probs"], "probs", shape=("N", "C"))
+    probs = args["probs"] = array(args["probs"], "probs", shape=("N", "C"), low=0, high=1)
     args["labels"] = check_labels(args["labels"], probs.shape[1], "labels", batch=probs.shape[0], against="probs")
 
 
@@ -683,7 +722,14 @@ def states(all_layers=False):
     """States ``[x^1, ..., x^m]`` of the network's layers (all ``n`` if ``all_layers``), in ``args["dtype"]`` if the
     function has that argument, else float64."""
     def spec(value, name, args):
-        return check_states(_model(args), value, name, all_layers, args.get("dtype", np.float64))
+        out = check_states(_model(args), value, name, all_layers, args.get("dtype", np.float64))
+        batches = [np.shape(args["x0"])[:-1]] + [state.shape[:-1] for state in out]
+        try:
+            np.broadcast_shapes(*batches)
+        except ValueError:
+            raise ValueError(f"the leading (batch) axes of x0 and {name} must broadcast together; "
+                             f"got {', '.join(map(str, batches))}.") from None
+        return out
     return spec
 
 
@@ -733,8 +779,8 @@ def check_tables_args(args):
 
     log_q, log_p = as_float_array(args["log_q"], "log_q"), as_float_array(args["log_p"], "log_p")
     for name, arr in (("log_q", log_q), ("log_p", log_p)):
-        if arr.ndim != 3:
-            raise ValueError(f"{name} must be a 3-d table; got shape {arr.shape}.")
+        if arr.ndim != 3 or arr.size == 0:
+            raise ValueError(f"{name} must be a non-empty 3-d table; got shape {arr.shape}.")
         if np.any(np.isnan(arr)) or np.any(arr == np.inf):
             raise ValueError(f"{name} must hold log-probabilities (no NaN or +inf).")
     X, M, T = log_q.shape
@@ -764,6 +810,8 @@ def check_table_args(args):
     net, states = check_net(args["net"]), args["input_states"]
     if states is not None:
         states = args["input_states"] = array(states, "input_states", shape=("N_0", net.sizes[0]), binary=True)
+        if states.shape[0] == 0:
+            raise ValueError("input_states must hold at least one state; got shape (0, ...).")
     _check_table_bits(net, None if states is None else states.shape[0])
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as check
-from ._validation import MAX_ENUMERATION_BITS, boundary, check_instance
+from ._validation import MAX_ENUMERATION_BITS, boundary, check_instance, check_positive_int, check_rng
 from .coupled import CoupledPair, transposed_generator
 from .numerics import logsumexp
 from .sbn import SigmoidBeliefNet, binary_states
@@ -259,10 +259,10 @@ def pair_consistency_gap(pair) -> float:
     return consistency_gap(pair.recogniser, pair.generator)
 
 
-@boundary(sizes=check.layer_sizes, rng=check.rng, n_pairs=check.positive_int, scale=check.nonnegative,
-          tied=check.boolean, output=check.choice(*check.OUTPUTS))
 def gap_samples(sizes, rng, n_pairs: int, scale: float = 1.0, tied: bool = True,
                 output: str = "bernoulli") -> np.ndarray:
     """Consistency gaps (n_pairs,), in nats, of ``n_pairs`` random pairs drawn by :func:`random_pair`."""
+    # not a boundary: each pair is checked by random_pair, its tables' sizes by consistency_gap
+    rng, n_pairs = check_rng(rng), check_positive_int(n_pairs, "n_pairs")
     return np.array([consistency_gap(*random_pair(sizes, rng, scale=scale, tied=tied, output=output))
                      for _ in range(n_pairs)])

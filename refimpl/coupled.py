@@ -179,7 +179,7 @@ class CoupledPair:
         return one_hot(y, self.n_classes, dtype=self.dtype)
 
     # ----------------------------------------------------------- recognition
-    @boundary(x=check.images)
+    @boundary(x=check.images, all_layers=check.boolean)
     def recognise_mean(self, x, all_layers: bool = False):
         r"""The recogniser's mean pass (the DNN forward pass), M6, with a softmax top.
 
@@ -264,7 +264,7 @@ class CoupledPair:
         states = self.generator.sample(self.one_hot(y), None, rng)
         return states[-2::-1], states[-1]  # [h^{n-1}, ..., h^1, x] -> [h^1, ..., h^{n-1}], x
 
-    @boundary(y=check.labels())
+    @boundary(y=check.labels(), all_layers=check.boolean)
     def generate_mean(self, y, all_layers: bool = False):
         r"""The generator's deterministic mean pass from the one-hot labels, M10.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validation as check
 from ._validation import boundary, check_one_hot_args
 from .numerics import logsumexp, sigmoid, softmax, softplus
 
@@ -26,6 +27,7 @@ __all__ = ["bernoulli_delta", "bernoulli_log_prob", "bernoulli_sample", "categor
 
 
 # ------------------------------------------------------------------ Bernoulli layer (M1)
+@boundary(t=check.binary_array, a=check.real_array)
 def bernoulli_log_prob(t, a):
     r""":math:`\log q(t \mid u) = \sum_i [t_i a_i - \mathrm{softplus}(a_i)]`, summed in float64, shape (...,).
 
@@ -34,12 +36,14 @@ def bernoulli_log_prob(t, a):
     return np.sum(t * a - softplus(a), axis=-1, dtype=np.float64)
 
 
+@boundary(a=check.real_array, rng=check.rng, dtype=check.optional(check.float_dtype))
 def bernoulli_sample(a, rng, dtype=None):
     r"""One draw :math:`t_i = [u_i < \sigma(a_i)]`, :math:`u_i \sim U(0, 1)` in ``dtype`` (default that of ``a``)."""
     dtype = a.dtype if dtype is None else dtype
     return (rng.random(a.shape, dtype=dtype) < sigmoid(a)).astype(dtype)
 
 
+@boundary(t=check.binary_array, a=check.real_array)
 def bernoulli_delta(t, a):
     r"""The local gradient :math:`\partial \log q(t \mid u) / \partial a = t - \sigma(a)`."""
     return t - sigmoid(a)
@@ -59,6 +63,7 @@ def one_hot(y, n_classes: int, dtype=np.float64) -> np.ndarray:
     return np.eye(n_classes, dtype=dtype)[y]
 
 
+@boundary(onehot=check.binary_array, a=check.real_array)
 def categorical_log_prob(onehot, a):
     r""":math:`\log q(y \mid u) = a_y - \log \sum_c e^{a_c}` for one-hot ``onehot``, in float64, shape (...,).
 
@@ -68,6 +73,7 @@ def categorical_log_prob(onehot, a):
     return np.sum(onehot * a, axis=-1) - logsumexp(a, axis=-1)
 
 
+@boundary(a=check.real_array, rng=check.rng, dtype=check.float_dtype)
 def categorical_sample(a, rng, dtype=np.float64):
     r"""One class per row, one-hot in ``dtype``: the first :math:`c` whose cumulative softmax exceeds :math:`u`.
 
@@ -79,12 +85,14 @@ def categorical_sample(a, rng, dtype=np.float64):
     return one_hot(y, p.shape[-1], dtype)
 
 
+@boundary(onehot=check.binary_array, a=check.real_array)
 def categorical_delta(onehot, a):
     r"""The local gradient :math:`\partial \log q(y \mid u) / \partial a = \mathrm{onehot}(y) - \mathrm{softmax}(a)`."""
     return onehot - softmax(a)
 
 
 # ------------------------------------------------------------------ both
+@boundary(delta=check.real_array, u=check.real_array, transposed=check.boolean)
 def linear_grad(delta, u, transposed=False):
     r"""The gradients :math:`\delta\, u^\top` (for :math:`W`) and :math:`\delta` (for :math:`b`), summed over the batch.
 

@@ -91,7 +91,7 @@ def _finite(pair, terms):
 
 
 # -------------------------------------------------------------------------- the three terms
-@boundary(pair=check.pair, x=check.images, y=check.labels("x"))
+@boundary(pair=check.pair, x=check.images, y=check.labels("x"), scale=check.nonnegative)
 def l0_value_and_grad(pair, x, y, scale=1.0):
     r"""Discriminative objective L0 and its gradient by hand-derived backpropagation.
 
@@ -139,7 +139,7 @@ def l0_value_and_grad(pair, x, y, scale=1.0):
     return _finite(pair, {"L0": float(np.mean(logp_y, dtype=np.float64))})["L0"], grads
 
 
-@boundary(pair=check.pair, x=check.images, hidden=check.hidden("x"), y=check.labels("x"))
+@boundary(pair=check.pair, x=check.images, hidden=check.hidden("x"), y=check.labels("x"), scale=check.scale("x"))
 def wake_value_and_grad(pair, x, hidden, y, scale=1.0):
     r"""Generator term G at fixed states: :math:`\frac1B\sum_b \log p(x_b, h_b \mid y_b)` and its gradient.
 
@@ -183,7 +183,7 @@ def wake_value_and_grad(pair, x, hidden, y, scale=1.0):
 
 
 @boundary(pair=check.pair, x_dream=check.images, hidden_dream=check.hidden("x_dream"),
-          y=check.labels("x_dream"))
+          y=check.labels("x_dream"), scale=check.scale("x_dream"))
 def sleep_value_and_grad(pair, x_dream, hidden_dream, y, scale=1.0):
     r"""Recogniser term R at fixed states: :math:`\frac1B\sum_b \log q(h_b, y_b \mid x_b)` and its gradient.
 
@@ -391,7 +391,7 @@ def rws_step_grads(pair, x, y, rng, n_samples: int = 5, lam: float = 0.0):
 
 # ----------------------------------------------------------- unlabelled images (semi-supervised)
 @boundary(pair=check.pair, x=check.images, hidden=check.hidden("x"),
-          class_weights=check.class_weights("x"))
+          class_weights=check.class_weights("x"), scale=check.nonnegative)
 def wake_unlabelled_value_and_grad(pair, x, hidden, class_weights, scale=1.0):
     r"""Generator term of an unlabelled image, S1: the class summed over the recogniser's belief.
 

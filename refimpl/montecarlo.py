@@ -58,7 +58,7 @@ def mc_marginals(net, x0, n_samples: int, rng, rao_blackwell: bool = False, retu
     >>> mc_marginals(net, [1, 0], 1000, np.random.default_rng(0), rao_blackwell=True)[0]  # exact at layer 1
     array([0.5])
     """
-    x, single, n_samples, rng = check_mc_args(net, x0, n_samples, rng, return_stderr)
+    x, single, n_samples, rng = check_mc_args(net, x0, n_samples, rng, rao_blackwell, return_stderr)
     block = max(1, MAX_ELEMENTS // (x.shape[0] * max(net.sizes)))
     if n_samples <= block:
         moments = sample_moments(net, x, n_samples, rng, rao_blackwell)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import array, check_real
+from ._validation import array, check_positive_int, check_real
 
 __all__ = ["SGD", "Adam"]
 
 
-def _check_step(params, grads):
-    """Boundary check of ``step``: float parameters, and finite gradients keyed and shaped alike."""
+def _check_step(params, grads, *state):
+    """Boundary check of ``step``: float parameters, finite gradients and the optimiser's ``state`` dicts (its
+    moments) keyed and shaped alike."""
     if not hasattr(params, "keys") or not hasattr(grads, "keys"):
         raise TypeError("params and grads must be dicts of arrays keyed alike.")
     if set(params) != set(grads):
@@ -25,6 +26,20 @@ def _check_step(params, grads):
             raise TypeError(f"params[{key!r}] must be a float array (float32 or float64) to be updated in place; "
                             f"got {got}.")
         array(grads[key], f"grads[{key!r}]", None, p.shape)  # finite, of the parameter's shape
+    for moments in state:
+        for key, m in moments.items():
+            if key not in params or np.shape(m) != params[key].shape:
+                raise ValueError(f"the optimiser's state for {key!r} has shape {np.shape(m)}, not that of the "
+                                 f"parameter it updates: was it loaded for another model?")
+
+
+def _restore(d, keys) -> int:
+    """Check that a saved state ``d`` holds the hyper-parameters ``keys`` and a step count ``t >= 0``; return t."""
+    missing = [k for k in (*keys, "t") if k not in d]
+    if missing:
+        raise ValueError(f"the optimiser's state must hold {[*keys, 't']}; missing {missing}.")
+    t = d["t"].item() if isinstance(d["t"], np.ndarray) and d["t"].ndim == 0 else d["t"]  # np.savez: 0-d
+    return check_positive_int(t, "t", minimum=0)
 
 
 def _rate(value, name):
@@ -54,7 +69,7 @@ class SGD:
 
     def step(self, params, grads):
         """Ascend one step, updating ``params`` in place (``grads`` are not modified)."""
-        _check_step(params, grads)
+        _check_step(params, grads, self.m)
         self.t += 1
         for key, p in params.items():
             g = np.asarray(grads[key], dtype=p.dtype)
@@ -69,8 +84,9 @@ class SGD:
 
     def load_state_dict(self, d) -> None:
         """Restore from :meth:`state_dict` output (arrays copied)."""
+        t = _restore(d, ("lr", "momentum"))
         self.__init__(float(d["lr"]), float(d["momentum"]))
-        self.t = int(d["t"])
+        self.t = t
         self.m = {k[2:]: np.array(v) for k, v in d.items() if k.startswith("m/")}
 
 
@@ -96,7 +112,7 @@ class Adam:
 
     def step(self, params, grads):
         """Ascend one step, updating ``params`` in place (``grads`` are not modified)."""
-        _check_step(params, grads)
+        _check_step(params, grads, self.m, self.v)
         self.t += 1
         c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
         for key, p in params.items():
@@ -112,7 +128,8 @@ class Adam:
 
     def load_state_dict(self, d) -> None:
         """Restore from :meth:`state_dict` output (arrays copied)."""
+        t = _restore(d, ("lr", "beta1", "beta2", "eps"))
         self.__init__(float(d["lr"]), float(d["beta1"]), float(d["beta2"]), float(d["eps"]))
-        self.t = int(d["t"])
+        self.t = t
         self.m = {k[2:]: np.array(v) for k, v in d.items() if k.startswith("m/")}
         self.v = {k[2:]: np.array(v) for k, v in d.items() if k.startswith("v/")}

@@ -112,6 +112,7 @@ class SigmoidBeliefNet:
     def __repr__(self) -> str:
         return f"SigmoidBeliefNet(sizes={self.sizes}, output={self.output!r})"
 
+    @boundary(k=check.layer_index, x_prev=check.layer_values(-1))
     def logits(self, k: int, x_prev):
         r"""Logits :math:`a^k = W^k x^{k-1} + b^k` of layer ``k`` (1-based), batched over leading axes.
 
@@ -119,6 +120,7 @@ class SigmoidBeliefNet:
         """
         return x_prev @ self.weights[k - 1].T + self.biases[k - 1]
 
+    @boundary(k=check.layer_index, x_k=check.layer_values(0, binary=True), x_prev=check.layer_values(-1))
     def layer_log_prob(self, k: int, x_k, x_prev):
         r""":math:`\log q(x^k \mid x^{k-1})` of layer ``k`` (1-based), summed over its units.
 
@@ -127,7 +129,8 @@ class SigmoidBeliefNet:
         a = self.logits(k, x_prev)
         return categorical_log_prob(x_k, a) if self.is_categorical(k) else bernoulli_log_prob(x_k, a)
 
-    @boundary(x0=check.inputs(), n=check.optional(check.positive_int), rng=check.rng)
+    @boundary(x0=check.inputs(), n=check.optional(check.positive_int), rng=check.rng,
+              n_layers=check.optional(check.layer_index))
     def sample(self, x0, n: int, rng, n_layers=None):
         r"""Ancestral sampling, M1 (and M2 at a categorical top) applied layer by layer.
 

@@ -117,3 +117,72 @@ def test_every_entry_point_rejects_a_model_of_the_wrong_type_by_name(qualname, f
     args = ["not a model"] + [None] * sum(p.default is inspect.Parameter.empty for p in list(params.values())[1:])
     with pytest.raises(TypeError, match=rf"^{argument} must be a refimpl\."):
         fn(*args)
+
+
+def _bad_calls():
+    """(id, call, error, message) of inputs that once gave an obscure error or none: each now names its argument."""
+    from refimpl import consistency, coupled, evaluation, forward, gradcheck, layers, learning, montecarlo, optim, sbn
+
+    rng = np.random.default_rng(0)
+    net = refimpl.SigmoidBeliefNet.random([4, 3, 2], rng)
+    pair = refimpl.CoupledPair((4, 3, 2), rng=rng, dtype=np.float64)
+    x, y, h = np.ones((2, 4)), np.array([0, 1]), [np.ones((2, 3))]
+    adam = {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8}
+    return [
+        ("scale-str", lambda: learning.l0_value_and_grad(pair, x, y, "a"), TypeError, "scale must be a real number"),
+        ("scale-nan", lambda: learning.wake_value_and_grad(pair, x, h, y, np.nan), ValueError,
+         "scale must be a finite"),
+        ("scale-rows", lambda: learning.sleep_value_and_grad(pair, x, h, y, np.ones(2)), ValueError,
+         r"scale must have shape \(2, 1\) \(one per row of x_dream\)"),
+        ("n_layers", lambda: net.sample(np.ones(4), None, rng, n_layers=5), ValueError,
+         "n_layers must be a layer index"),
+        ("batches", lambda: net.log_prob(x, [np.ones((3, 3))]), ValueError, "must broadcast together"),
+        ("var-shape", lambda: forward.expected_sigmoid_logit(np.zeros(3), np.zeros(2), "probit"), ValueError,
+         r"var must have shape \(3,\) to match mean"),
+        ("gen_biases", lambda: coupled.transposed_generator(net, 5), TypeError, "gen_biases must be a list"),
+        ("Ks", lambda: evaluation.log_likelihood_curve(pair, x, rng, Ks=5), TypeError, "Ks must be a list"),
+        ("one_hot-str", lambda: layers.one_hot(["a"], 2), TypeError, "y must be an array of integer class labels"),
+        ("one_hot-bool", lambda: layers.one_hot(np.array([True]), 2), TypeError, "got dtype bool"),
+        ("states-bool", lambda: sbn.binary_states(2, start=True), ValueError, "start and stop must be integers"),
+        ("states-many", lambda: sbn.binary_states(40), ValueError, "at most 2\\*\\*MAX_LAYER_BITS"),
+        ("table-empty", lambda: consistency.log_conditional_table(net, np.zeros((0, 4))), ValueError,
+         "input_states must hold at least one state"),
+        ("tables-empty", lambda: consistency.consistency_from_tables(np.zeros((0, 1, 2)), np.zeros((2, 0, 1))),
+         ValueError, "log_q must be a non-empty 3-d table"),
+        ("parents-empty", lambda: forward.marginals_from_parent_distribution(net, 2, np.ones((0, 3)), []),
+         ValueError, "probs must sum to 1"),
+        ("logits-k", lambda: net.logits(0, np.ones(4)), ValueError, "k must be a layer index in 1..2; got 0"),
+        ("logits-width", lambda: net.logits(1, np.ones(5)), ValueError, r"x_prev must have shape \(\.\.\., 4\)"),
+        ("layer-binary", lambda: net.layer_log_prob(1, np.full(3, 0.5), np.ones(4)), ValueError,
+         "x_k must be binary"),
+        ("sample-rng", lambda: layers.bernoulli_sample(np.zeros(2), None), TypeError, "rng must be a numpy"),
+        ("eps", lambda: gradcheck.central_differences(lambda: 0.0, {"w": np.zeros(1)}, eps=0), ValueError,
+         "eps must be a finite number > 0"),
+        ("grads-shape", lambda: gradcheck.max_discrepancy({"w": np.zeros(2)}, {"w": np.zeros(3)}), ValueError,
+         r"a\['w'\] and b\['w'\] must have the same shape"),
+        ("grads-empty", lambda: gradcheck.max_discrepancy({}, {}), ValueError, "at least one"),
+        ("adam-t", lambda: optim.Adam(0.1).load_state_dict(adam | {"t": -1}), ValueError, "t must be an integer >= 0"),
+        ("adam-keys", lambda: optim.Adam(0.1).load_state_dict({"lr": 0.1, "t": 1}), ValueError,
+         r"missing \['beta1', 'beta2', 'eps'\]"),
+        ("flag", lambda: montecarlo.mc_marginals(net, np.ones(4), 10, rng, return_stderr="no"), TypeError,
+         "return_stderr must be a bool"),
+        ("all_layers", lambda: pair.recognise_mean(x, all_layers="no"), TypeError, "all_layers must be a bool"),
+        ("probs", lambda: evaluation.test_error([[-5, 1]], [0]), ValueError, r"probs must hold values in \[0, 1\]"),
+        ("gap-tables", lambda: consistency.gap_samples([22, 2], rng, 1), ValueError, "MAX_ENUMERATION_BITS"),
+    ]
+
+
+@pytest.mark.parametrize("call, error, message", [c[1:] for c in _bad_calls()], ids=[c[0] for c in _bad_calls()])
+def test_bad_inputs_get_an_error_naming_the_argument(call, error, message):
+    """Each bad input raises the error type and message of its argument's check, before any arithmetic."""
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_optimiser_state_of_another_model_is_refused_at_the_step():
+    """Moments loaded for parameters of another shape are refused by name instead of broadcasting silently."""
+    adam = refimpl.Adam(0.1)
+    adam.load_state_dict({"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "t": 1, "m/w": np.zeros(1),
+                                "v/w": np.zeros(1)})
+    with pytest.raises(ValueError, match="the optimiser's state for 'w' has shape"):
+        adam.step({"w": np.zeros(2)}, {"w": np.ones(2)})

@@ -325,6 +325,9 @@ def test_entry_points_that_call_others_check_what_they_pass_on():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="MAX_ENUMERATION_BITS"):  # the pair's tables, checked inside
         pair_consistency_gap(CoupledPair((21, 2), rng=rng))
+    for sizes in ((22, 2), (3, 30, 2)):  # would allocate gigabytes if the tables went unchecked
+        with pytest.raises(ValueError, match="MAX_ENUMERATION_BITS"):
+            gap_samples(sizes, rng, 1)
     with pytest.raises(ValueError, match=r"sizes\[1\] must be an integer >= 1; got 0"):
         random_pair((3, 0), rng)
     with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
