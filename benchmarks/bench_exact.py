@@ -144,7 +144,8 @@ def main(argv):
         for _ in range(3):  # warm-up: compilation or cache load, then the thread pool
             exact_marginals(net, x0, backend="numba")
         t_numba, ours = best_time(lambda net=net, x0=x0: exact_marginals(net, x0, backend="numba"), repeats=7)
-        fits = max(hidden[k] + hidden[k + 1] for k in range(len(hidden) - 1)) <= MAX_NUMPY_PAIR_BITS
+        fits = (all(hidden[k] + hidden[k + 1] <= MAX_NUMPY_PAIR_BITS for k in range(len(hidden) - 1))
+                and 2 ** hidden[-1] * D_OUT <= 2**MAX_NUMPY_PAIR_BITS)  # where backend="numpy" refuses
         if fits and numpy_seconds_per_term * terms <= NUMPY_BUDGET:  # predicted from the previous size
             t_numpy, theirs = best_time(lambda net=net, x0=x0: exact_marginals(net, x0, backend="numpy"),
                                         repeats=1, min_total=0)

@@ -219,7 +219,8 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
 
 
 def check_nonnegative(value, name: str) -> float:
-    """Return ``value`` as float if it is a finite real number >= 0, else raise."""
+    """Return ``value`` as float if it is a finite real number >= 0 (or a 0-d array of one), else raise."""
+    value = value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_describe(value)}.")
     if not np.isfinite(value) or value < 0:
@@ -358,9 +359,14 @@ def check_net_params(args):
         bs.append(array(b, f"biases[{k}]", dtype, (ws[-1].shape[0],), note=note))
     if copy:
         ws, bs = [w.copy() for w in ws], [b.copy() for b in bs]
-    if output == "categorical" and ws[-1].shape[0] < 2:
-        raise ValueError("a categorical output layer needs at least 2 classes.")
+    check_output_classes({"output": output, "sizes": (ws[-1].shape[0],)})
     args.update(weights=ws, biases=bs, output=output, dtype=dtype)
+
+
+def check_output_classes(args):
+    """A categorical output (``args["output"]``) needs at least 2 classes (``args["sizes"][-1]``)."""
+    if args["output"] == "categorical" and args["sizes"][-1] < 2:
+        raise ValueError("a categorical output layer needs at least 2 classes.")
 
 
 def check_one_hot_args(args):
@@ -430,10 +436,21 @@ def layer_index(value, name, args):
 def layer_values(offset, binary=False):
     """Values ``(..., d_j)`` of layer ``j = k + offset`` (``k``: the argument of that name), in their own dtype."""
     def spec(value, name, args):
-        j = args["k"] + offset
-        d = _model(args).sizes[j]
-        return array(value, name, None, (..., d), binary=binary, note=f"for d_{j} = {d}")
+        model, j = _model(args), args["k"] + offset
+        arr = array(value, name, None, (..., model.sizes[j]), binary=binary, note=f"for d_{j} = {model.sizes[j]}")
+        if binary and model.is_categorical(j) and not np.all(arr.sum(axis=-1) == 1):
+            raise ValueError(f"{name} is the categorical output and must be one-hot in every row.")
+        return arr
     return spec
+
+
+def check_layer_batches(args):
+    """The leading (batch) axes of ``x_k`` and ``x_prev`` of :meth:`refimpl.sbn.SigmoidBeliefNet.layer_log_prob`."""
+    try:
+        np.broadcast_shapes(args["x_k"].shape[:-1], args["x_prev"].shape[:-1])
+    except ValueError:
+        raise ValueError(f"the leading (batch) axes of x_k {args['x_k'].shape} and x_prev {args['x_prev'].shape} "
+                         "must broadcast together.") from None
 
 
 def check_moments_args(args):
@@ -450,7 +467,12 @@ def check_effective_logit_args(args):
     args["method"] = check_choice(args["method"], "method", METHODS)
     args["mean"] = array(args["mean"], "mean")
     if args["method"] == "probit":
-        args["var"] = array(args["var"], "var", shape=np.shape(args["mean"]), low=0, note="to match mean")
+        var = args["var"] = array(args["var"], "var", low=0)
+        try:
+            np.broadcast_shapes(args["mean"].shape, var.shape)
+        except ValueError:
+            raise ValueError(f"var of shape {var.shape} must broadcast against mean of shape "
+                             f"{args['mean'].shape}.") from None
 
 
 def check_parent_distribution_args(args):
@@ -510,13 +532,19 @@ def check_exact_args(net, x0, backend, include_output):
                 f"one step of the exact recursion from layer {k} to layer {k + 1} sums 2**(d_{k} + d_{k + 1}) "
                 f"= 2**{sizes[k] + sizes[k + 1]} terms; d_{k} + d_{k + 1} must be <= MAX_PAIR_BITS = "
                 f"{MAX_PAIR_BITS} to finish in reasonable time; got d_{k} = {sizes[k]}, d_{k + 1} = {sizes[k + 1]}.")
-    for k in range(1, n if backend == "numpy" else 1):
+    for k in range(1, last if backend == "numpy" else 1):  # exact.layer_step: the whole table
         if sizes[k] + sizes[k + 1] > MAX_NUMPY_PAIR_BITS:
             raise ValueError(
                 f"backend='numpy' forms the whole table of 2**(d_{k} + d_{k + 1}) = 2**{sizes[k] + sizes[k + 1]} "
                 f"transition probabilities from layer {k} to layer {k + 1}; d_{k} + d_{k + 1} must be <= "
                 f"MAX_NUMPY_PAIR_BITS = {MAX_NUMPY_PAIR_BITS} for it. Use backend='numba' (the default), "
                 "which never stores the table.")
+    out_table = 2 ** sizes[n - 1] * sizes[n] if n > 1 and last == n - 1 else 0  # exact.output_step's table
+    if backend == "numpy" and out_table > 2**MAX_NUMPY_PAIR_BITS:
+        raise ValueError(
+            f"backend='numpy' forms the table of layer {n}'s probabilities given every state of layer {n - 1}, "
+            f"2**d_{n - 1} * d_{n} = {out_table:,} entries; at most 2**MAX_NUMPY_PAIR_BITS = "
+            f"{2**MAX_NUMPY_PAIR_BITS:,} for it. Use backend='numba' (the default), which forms it in blocks.")
     weights = [np.ascontiguousarray(w, dtype=np.float64) for w in net.weights]
     biases = [np.ascontiguousarray(b, dtype=np.float64) for b in net.biases]
     return x, single, weights, biases, backend
@@ -624,8 +652,12 @@ def hidden(rows):
             raise TypeError(f"{name} must be a list of {n - 1} arrays h^1..h^{n - 1}; got {_describe(value)}.")
         if len(value) != n - 1:
             raise ValueError(f"{name} must hold {n - 1} arrays (h^1..h^{n - 1}); got {len(value)}.")
-        return [array(h, f"{name}[{k - 1}]", model.dtype, (batch, model.sizes[k]), binary=True, note=f"to match {rows}")
-                for k, h in enumerate(value, start=1)]
+        out = [as_batch(h, f"{name}[{k - 1}]", model.sizes[k], dtype=model.dtype)[0] for k, h in enumerate(value, 1)]
+        for k, h in enumerate(out, start=1):  # one state (d_k,) is a batch of one
+            if h.shape[0] != batch:
+                raise ValueError(f"{name}[{k - 1}] must have shape ({batch}, {model.sizes[k]}) to match {rows}; "
+                                 f"got shape {h.shape}.")
+        return out
     return spec
 
 

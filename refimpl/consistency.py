@@ -97,8 +97,8 @@ def log_conditional_table(net, input_states=None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the pair
-@boundary(sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative, tied=check.boolean,
-          output=check.choice(*check.OUTPUTS))
+@boundary(check.check_output_classes, sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative,
+          tied=check.boolean, output=check.choice(*check.OUTPUTS))
 def random_pair(sizes, rng, scale: float = 1.0, tied: bool = True, output: str = "bernoulli"):
     r"""A random recogniser (sizes ``(d_0, ..., d_n)``) and its generator, tied (M9) or with weights of their own.
 

@@ -5,7 +5,7 @@ r"""Exact inference in a sigmoid belief network: brute force and the layer recur
 :math:`\sum_k 2^{d_k + d_{k+1}}` instead of :math:`2^{\sum_k d_k}`. State ``s`` of a layer is the binary number
 :math:`s = \sum_i x_i 2^i` (class ``c`` at a categorical top). ``backend="numpy"`` runs the steps written
 here, :func:`layer_step` and :func:`output_step`, which form whole tables (up to :data:`MAX_NUMPY_PAIR_BITS`);
-``backend="numba"`` (the default) runs their fast forms of :mod:`refimpl.kernels`, which never store a table.
+``backend="numba"`` (the default) runs their fast forms of :mod:`refimpl.kernels`, which never store a whole table.
 """
 
 from __future__ import annotations

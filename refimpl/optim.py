@@ -28,9 +28,12 @@ def _check_step(params, grads, *state):
         array(grads[key], f"grads[{key!r}]", None, p.shape)  # finite, of the parameter's shape
     for moments in state:
         for key, m in moments.items():
-            if key not in params or np.shape(m) != params[key].shape:
-                raise ValueError(f"the optimiser's state for {key!r} has shape {np.shape(m)}, not that of the "
-                                 f"parameter it updates: was it loaded for another model?")
+            if key not in params:
+                raise ValueError(f"the optimiser holds a state for {key!r}, which params lacks: "
+                                 f"was it loaded for another model?")
+            if np.shape(m) != params[key].shape:
+                raise ValueError(f"the optimiser's state for {key!r} has shape {np.shape(m)}, not that of "
+                                 f"params[{key!r}], {params[key].shape}: was it loaded for another model?")
 
 
 def _restore(d, keys) -> int:

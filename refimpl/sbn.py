@@ -87,7 +87,7 @@ class SigmoidBeliefNet:
         self.weights, self.biases, self.output, self.dtype = list(weights), list(biases), output, np.dtype(dtype)
 
     @classmethod
-    @boundary(sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative,
+    @boundary(check.check_output_classes, sizes=check.layer_sizes, rng=check.rng, scale=check.nonnegative,
               output=check.choice(*check.OUTPUTS))
     def random(cls, sizes, rng, scale: float = 1.0, output: str = "bernoulli"):
         """A network of layer widths ``sizes`` with weights and biases drawn i.i.d. from N(0, scale^2)."""
@@ -120,7 +120,8 @@ class SigmoidBeliefNet:
         """
         return x_prev @ self.weights[k - 1].T + self.biases[k - 1]
 
-    @boundary(k=check.layer_index, x_k=check.layer_values(0, binary=True), x_prev=check.layer_values(-1))
+    @boundary(check.check_layer_batches, k=check.layer_index, x_k=check.layer_values(0, binary=True),
+              x_prev=check.layer_values(-1))
     def layer_log_prob(self, k: int, x_k, x_prev):
         r""":math:`\log q(x^k \mid x^{k-1})` of layer ``k`` (1-based), summed over its units.
 

@@ -138,7 +138,7 @@ def _bad_calls():
          "n_layers must be a layer index"),
         ("batches", lambda: net.log_prob(x, [np.ones((3, 3))]), ValueError, "must broadcast together"),
         ("var-shape", lambda: forward.expected_sigmoid_logit(np.zeros(3), np.zeros(2), "probit"), ValueError,
-         r"var must have shape \(3,\) to match mean"),
+         r"var of shape \(2,\) must broadcast against mean of shape \(3,\)"),
         ("gen_biases", lambda: coupled.transposed_generator(net, 5), TypeError, "gen_biases must be a list"),
         ("Ks", lambda: evaluation.log_likelihood_curve(pair, x, rng, Ks=5), TypeError, "Ks must be a list"),
         ("one_hot-str", lambda: layers.one_hot(["a"], 2), TypeError, "y must be an array of integer class labels"),
@@ -169,6 +169,17 @@ def _bad_calls():
         ("all_layers", lambda: pair.recognise_mean(x, all_layers="no"), TypeError, "all_layers must be a bool"),
         ("probs", lambda: evaluation.test_error([[-5, 1]], [0]), ValueError, r"probs must hold values in \[0, 1\]"),
         ("gap-tables", lambda: consistency.gap_samples([22, 2], rng, 1), ValueError, "MAX_ENUMERATION_BITS"),
+        ("numpy-output", lambda: refimpl.exact_marginals(refimpl.SigmoidBeliefNet.random((3, 21, 4), rng),
+                                                         np.zeros(3), backend="numpy"),
+         ValueError, r"2\*\*d_1 \* d_2 = 8,388,608 entries"),
+        ("var-broadcast", lambda: forward.expected_sigmoid_logit(np.zeros((2, 3)), np.ones(2), "probit"),
+         ValueError, r"var of shape \(2,\) must broadcast against mean of shape \(2, 3\)"),
+        ("one-hot-top", lambda: refimpl.SigmoidBeliefNet.random((3, 4, 3), rng, output="categorical")
+         .layer_log_prob(2, [1, 0, 1], [1, 0, 1, 0]), ValueError, "x_k is the categorical output"),
+        ("layer-batches", lambda: net.layer_log_prob(1, np.ones((2, 3)), np.ones((3, 4))), ValueError,
+         "must broadcast together"),
+        ("one-class", lambda: consistency.random_pair((3, 2, 1), rng, output="categorical"), ValueError,
+         "needs at least 2 classes"),
     ]
 
 
@@ -186,3 +197,24 @@ def test_optimiser_state_of_another_model_is_refused_at_the_step():
                                 "v/w": np.zeros(1)})
     with pytest.raises(ValueError, match="the optimiser's state for 'w' has shape"):
         adam.step({"w": np.zeros(2)}, {"w": np.ones(2)})
+
+
+def test_the_checks_let_valid_inputs_through():
+    """Inputs the checks must accept: a wide last layer on the numpy backend, a var broadcasting against mean,
+    a 0-d scale, one hidden state for a batch of one, a stale key refused by name at the optimiser's step."""
+    rng = np.random.default_rng(1)
+    net = refimpl.SigmoidBeliefNet.random((3, 12, 12), rng)
+    a, b = (refimpl.exact_marginals(net, np.zeros(3), backend=be) for be in ("numpy", "numba"))
+    assert max(float(np.max(np.abs(u - v))) for u, v in zip(a, b, strict=True)) < 1e-12
+    eff = refimpl.expected_sigmoid_logit(np.zeros((2, 3)), 1.0, "probit")
+    assert eff.shape == (2, 3)
+    pair = refimpl.CoupledPair((4, 3, 2), rng=rng, dtype=np.float64)
+    x, h = np.ones((1, 4)), [np.array([1.0, 0.0, 1.0])]
+    v0, g0 = refimpl.wake_value_and_grad(pair, x, h, [0], scale=np.array(0.5))
+    v1, g1 = refimpl.wake_value_and_grad(pair, x, [h[0][None, :]], [0], scale=0.5)
+    assert v0 == v1 and all(np.array_equal(g0[k], g1[k]) for k in g0)
+    adam = refimpl.Adam(0.1)
+    adam.step({"w": np.zeros(2), "b": np.zeros(1)}, {"w": np.ones(2), "b": np.ones(1)})
+    with pytest.raises(ValueError, match="a state for 'b', which params lacks"):
+        adam.step({"w": np.zeros(2)}, {"w": np.ones(2)})
+

@@ -259,9 +259,11 @@ plt.show()
 # %% [markdown]
 # ### The recursion computes the same marginals
 #
-# The recursion, one layer at a time. `backend="numpy"` runs the steps as written in `refimpl.exact`, each
-# forming its whole table of $2^{d_k + d_{k+1}}$ transition probabilities (so $d_k + d_{k+1} \le 22$);
-# `backend="numba"`, the default, runs compiled kernels of the same steps (`refimpl.kernels`) that never store it:
+# The recursion, one layer at a time. `backend="numpy"` runs the steps as written in `refimpl.exact`: each
+# step between hidden layers forms its whole table of $2^{d_k + d_{k+1}}$ transition probabilities (so
+# $d_k + d_{k+1} \le 22$), the last one a table of $2^{d_{n-1}} \times d_n$. `backend="numba"`, the default,
+# runs their fast forms in `refimpl.kernels`: a compiled step that never stores its table, and the last step
+# over blocks of states:
 
 # %%
 show_source(refimpl.exact_marginals)
