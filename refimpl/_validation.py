@@ -114,6 +114,21 @@ def _fits(actual, shape) -> bool:
         isinstance(d, str) or d == a for d, a in zip(shape, actual, strict=True))
 
 
+def check_broadcast(what: str, *shapes) -> None:
+    """Raise ValueError unless ``shapes`` broadcast together; ``what`` names them in the message."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{what} must broadcast together; got shapes {', '.join(map(str, shapes))}.") from None
+
+
+def check_one_hot(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise ValueError unless every row (last axis) of the categorical output ``arr`` is one-hot."""
+    if not np.all(arr.sum(axis=-1) == 1):
+        raise ValueError(f"{name} is the categorical output and must be one-hot in every row.")
+    return arr
+
+
 def array(x, name: str, dtype=np.float64, shape=None, *, binary=False, low=None, high=None, note="") -> np.ndarray:
     """``x`` as a finite array of ``dtype`` (a copy only when needed), checked against what is declared.
 
@@ -178,25 +193,26 @@ def check_choice(value, name: str, choices) -> str:
 
 
 def check_labels(
-    y, n_classes: int, name: str = "y", batch: int | None = None, against: str = "the batch"
+    y, n_classes: int, name: str = "y", batch: int | None = None, against: str = "the batch", shaped: bool = True
 ) -> np.ndarray:
     """Integer class labels of shape ``(B,)`` in ``[0, n_classes)``; returns an int64 array.
 
     Integer dtypes and floats holding whole numbers are accepted. If ``batch`` is
     given, ``B`` must equal it (``against`` names what it must match in the message).
+    ``shaped=False`` accepts labels of any shape, none included (as :func:`refimpl.layers.one_hot` does).
     """
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of integer class labels; got dtype {arr.dtype}.")
     shape, note = ("batch",) if batch is None else (batch,), "" if batch is None else f" to match {against}"
-    if not _fits(arr.shape, shape):
+    if shaped and not _fits(arr.shape, shape):
         raise ValueError(f"{name} must have shape {_shape_text(shape)}{note}; got shape {arr.shape}.")
-    if arr.size == 0:
+    if shaped and arr.size == 0:
         raise ValueError(f"{name} must hold at least one label; got shape {arr.shape}.")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
         raise ValueError(f"{name} must hold integer class labels; got non-integer values.")
     arr = arr.astype(np.int64)
-    if arr.min() < 0 or arr.max() >= n_classes:
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
         raise ValueError(
             f"{name} must hold labels in [0, {n_classes}); got values in [{arr.min()}, {arr.max()}]."
         )
@@ -372,14 +388,7 @@ def check_output_classes(args):
 def check_one_hot_args(args):
     """The ``y`` (as int64, any shape), ``n_classes`` and ``dtype`` of :func:`refimpl.layers.one_hot`, checked."""
     n_classes = check_positive_int(args["n_classes"], "n_classes")
-    y = np.asarray(args["y"])
-    if y.dtype.kind not in "iuf":
-        raise TypeError(f"y must be an array of integer class labels; got dtype {y.dtype}.")
-    if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(y == np.round(y))):
-        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}.")
-    y = y.astype(np.int64)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"y must hold labels in [0, {n_classes}); got values in [{y.min()}, {y.max()}].")
+    y = check_labels(args["y"], n_classes, "y", shaped=False)
     args.update(y=y, n_classes=n_classes, dtype=check_float_dtype(args["dtype"]))
 
 
@@ -411,8 +420,8 @@ def check_states(net, layers, name: str = "layers", all_layers: bool = False, dt
         raise ValueError(f"{name} must hold at most {n} arrays (layers 1..m, m <= {n}); got {len(layers)}.")
     out = [array(s, f"{name}[{k - 1}]", dtype, (..., net.sizes[k]), binary=True, note=f"for d_{k} = {net.sizes[k]}")
            for k, s in enumerate(layers, start=1)]
-    if len(out) == n and net.is_categorical(n) and not np.all(out[-1].sum(axis=-1) == 1):
-        raise ValueError(f"{name}[{n - 1}] is the categorical output and must be one-hot in every row.")
+    if len(out) == n and net.is_categorical(n):
+        check_one_hot(out[-1], f"{name}[{n - 1}]")
     return out
 
 
@@ -438,19 +447,13 @@ def layer_values(offset, binary=False):
     def spec(value, name, args):
         model, j = _model(args), args["k"] + offset
         arr = array(value, name, None, (..., model.sizes[j]), binary=binary, note=f"for d_{j} = {model.sizes[j]}")
-        if binary and model.is_categorical(j) and not np.all(arr.sum(axis=-1) == 1):
-            raise ValueError(f"{name} is the categorical output and must be one-hot in every row.")
-        return arr
+        return check_one_hot(arr, name) if binary and model.is_categorical(j) else arr
     return spec
 
 
 def check_layer_batches(args):
     """The leading (batch) axes of ``x_k`` and ``x_prev`` of :meth:`refimpl.sbn.SigmoidBeliefNet.layer_log_prob`."""
-    try:
-        np.broadcast_shapes(args["x_k"].shape[:-1], args["x_prev"].shape[:-1])
-    except ValueError:
-        raise ValueError(f"the leading (batch) axes of x_k {args['x_k'].shape} and x_prev {args['x_prev'].shape} "
-                         "must broadcast together.") from None
+    check_broadcast("the leading (batch) axes of x_k and x_prev", args["x_k"].shape[:-1], args["x_prev"].shape[:-1])
 
 
 def check_moments_args(args):
@@ -467,12 +470,8 @@ def check_effective_logit_args(args):
     args["method"] = check_choice(args["method"], "method", METHODS)
     args["mean"] = array(args["mean"], "mean")
     if args["method"] == "probit":
-        var = args["var"] = array(args["var"], "var", low=0)
-        try:
-            np.broadcast_shapes(args["mean"].shape, var.shape)
-        except ValueError:
-            raise ValueError(f"var of shape {var.shape} must broadcast against mean of shape "
-                             f"{args['mean'].shape}.") from None
+        args["var"] = array(args["var"], "var", low=0)
+        check_broadcast("var and mean", args["var"].shape, args["mean"].shape)
 
 
 def check_parent_distribution_args(args):
@@ -755,12 +754,8 @@ def states(all_layers=False):
     function has that argument, else float64."""
     def spec(value, name, args):
         out = check_states(_model(args), value, name, all_layers, args.get("dtype", np.float64))
-        batches = [np.shape(args["x0"])[:-1]] + [state.shape[:-1] for state in out]
-        try:
-            np.broadcast_shapes(*batches)
-        except ValueError:
-            raise ValueError(f"the leading (batch) axes of x0 and {name} must broadcast together; "
-                             f"got {', '.join(map(str, batches))}.") from None
+        check_broadcast(f"the leading (batch) axes of x0 and {name}", np.shape(args["x0"])[:-1],
+                        *(state.shape[:-1] for state in out))
         return out
     return spec
 

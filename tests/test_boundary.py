@@ -138,7 +138,7 @@ def _bad_calls():
          "n_layers must be a layer index"),
         ("batches", lambda: net.log_prob(x, [np.ones((3, 3))]), ValueError, "must broadcast together"),
         ("var-shape", lambda: forward.expected_sigmoid_logit(np.zeros(3), np.zeros(2), "probit"), ValueError,
-         r"var of shape \(2,\) must broadcast against mean of shape \(3,\)"),
+         r"var and mean must broadcast together; got shapes \(2,\), \(3,\)\."),
         ("gen_biases", lambda: coupled.transposed_generator(net, 5), TypeError, "gen_biases must be a list"),
         ("Ks", lambda: evaluation.log_likelihood_curve(pair, x, rng, Ks=5), TypeError, "Ks must be a list"),
         ("one_hot-str", lambda: layers.one_hot(["a"], 2), TypeError, "y must be an array of integer class labels"),
@@ -173,7 +173,7 @@ def _bad_calls():
                                                          np.zeros(3), backend="numpy"),
          ValueError, r"2\*\*d_1 \* d_2 = 8,388,608 entries"),
         ("var-broadcast", lambda: forward.expected_sigmoid_logit(np.zeros((2, 3)), np.ones(2), "probit"),
-         ValueError, r"var of shape \(2,\) must broadcast against mean of shape \(2, 3\)"),
+         ValueError, r"var and mean must broadcast together; got shapes \(2,\), \(2, 3\)\."),
         ("one-hot-top", lambda: refimpl.SigmoidBeliefNet.random((3, 4, 3), rng, output="categorical")
          .layer_log_prob(2, [1, 0, 1], [1, 0, 1, 0]), ValueError, "x_k is the categorical output"),
         ("layer-batches", lambda: net.layer_log_prob(1, np.ones((2, 3)), np.ones((3, 4))), ValueError,
