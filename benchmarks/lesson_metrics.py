@@ -34,6 +34,10 @@ How each line is counted (a physical line of a file counts at most once per meas
   docstring holds an ``Equation:`` line. It is **shown** when a tutorial
   ``tutorial/0*.py`` has a cell calling ``show_source(<expr>)`` whose
   expression resolves (after ``import refimpl``) to that object.
+- **fewest checking lines**: one line per ``raise`` statement and one per
+  ``@boundary`` entry point, the least the same errors and the same boundary
+  could take however they were written (a ``raise`` needs its condition, so in
+  practice two lines or more).
 - **module lines**: every line of the file (``wc -l``).
 
 Usage::
@@ -147,6 +151,8 @@ class ModuleLines:
         self.code = _token_lines(self.source) - self.doc
         self.checking = _checking_lines(self.tree, own, checks) & self.code
         self.raises = sum(isinstance(n, ast.Raise) for n in ast.walk(self.tree))
+        self.entry_points = sum(any(isinstance(d, ast.Call) and _call_name(d) == "boundary" for d in n.decorator_list)
+                                for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Code and checking lines within lines ``first..last``."""
@@ -284,6 +290,7 @@ def measure(root: Path) -> dict:
         "checking_lines": checking,
         "docstring_lines": doc,
         "raise_statements": sum(m.raises for m in lesson),
+        "checked_entry_points": sum(m.entry_points for m in lesson),
         "l1_step": trace,
         "l1_step_code_lines": sum(r["code"] for r in trace),
         "l1_step_checking_lines": sum(r["checking"] for r in trace),
@@ -307,6 +314,9 @@ def report(m: dict) -> str:
          f"{m['checking_lines']:,} ({_pct(m['checking_lines'], m['code_lines'])})"),
         ("docstring lines", f"{m['docstring_lines']:,}"),
         ("raise statements", f"{m['raise_statements']:,}"),
+        ("entry points checked by @boundary", f"{m['checked_entry_points']:,}"),
+        ("  fewest checking lines they allow (1 per raise, 1 per entry)",
+         f"{m['raise_statements'] + m['checked_entry_points']:,}"),
         (f"code lines of the {len(m['l1_step'])} functions entered by the tied L1 step",
          f"{m['l1_step_code_lines']:,}"),
         ("  of which argument checking",

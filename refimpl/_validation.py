@@ -502,9 +502,7 @@ def check_net(net, name: str = "net"):
     """``net`` if it is a :class:`refimpl.sbn.SigmoidBeliefNet`, else TypeError."""
     from .sbn import SigmoidBeliefNet  # here, not at the top: sbn imports this module
 
-    if not isinstance(net, SigmoidBeliefNet):
-        raise TypeError(f"{name} must be a refimpl.sbn.SigmoidBeliefNet; got {type(net).__name__}.")
-    return net
+    return check_instance(net, SigmoidBeliefNet, name)
 
 
 def check_exact_args(net, x0, backend, include_output):
